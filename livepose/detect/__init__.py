@@ -1,0 +1,1 @@
+"""Finding and cropping the hand or body, and mapping predictions back."""

@@ -1,0 +1,1 @@
+"""Runtime: checkpoints, export and inference backends."""
