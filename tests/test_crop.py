@@ -477,6 +477,18 @@ def test_itop_labels_depth_is_metres_times_50() -> None:
     np.testing.assert_allclose(target[:, 1], (uvz[:, 1] - ymin) * 288 / (ymax - ymin), rtol=0, atol=1e-9)
     np.testing.assert_allclose(target[:, 2], world[:, 2].astype(np.float64) * 50, rtol=0, atol=1e-9)
 
+    # Mapping back uses the box as given (the official evaluation's Bndbox, unclipped), so for this box that
+    # reaches y = 240 rows come back scaled by 240 - ymin instead of 239 - ymin; columns are unaffected.
     back = crop_to_image(target, crop)
-    np.testing.assert_allclose(back, uvz, rtol=0, atol=1e-9)
+    np.testing.assert_allclose(back[:, 0], uvz[:, 0], rtol=0, atol=1e-9)
+    np.testing.assert_allclose(back[:, 1], target[:, 1] * (box[3] - box[1]) / 288 + box[1], rtol=0, atol=1e-9)
+    assert np.abs(back[:, 1] - uvz[:, 1]).max() > 1e-3
+    np.testing.assert_allclose(back[:, 2], uvz[:, 2], rtol=0, atol=1e-9)
     np.testing.assert_allclose(crop_to_image(np.array([[144.0, 144.0, 170.0]]), crop)[0, 2], 3.4, atol=1e-12)
+
+
+def test_itop_box_inside_the_image_round_trips() -> None:
+    box = (40.5, 20.25, 250.75, 230.5)
+    _, crop = crop_box(np.full((240, 320), 3.0, np.float32), box, ITOP_SIDE.crop)
+    uvz = np.array([[100.0, 120.0, 3.1], [41.0, 229.0, 2.5]])
+    np.testing.assert_allclose(crop_to_image(image_to_crop(uvz, crop), crop), uvz, rtol=0, atol=1e-9)

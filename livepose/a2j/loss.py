@@ -19,6 +19,12 @@ where L_tau (Eq. 4) is the smooth-L1-like ``0.5 / tau * x^2`` for |x| < tau and
 constants are tau1 = 1 (in plane), tau2 = 3 (depth), alpha = 0.5, lambda = 3.
 Sums run over joints and coordinates as in the equations; the batch is
 averaged.
+
+The official training script (zhangboshen/A2J ``src_train``) differs from the
+paper: it averages over joints and coordinates instead of summing, and its
+depth term is a plain L1 (the tau2 = 3 smooth version is computed there but not
+used). livepose follows the paper; with Adam the averaging only rescales the
+gradients.
 """
 
 from __future__ import annotations

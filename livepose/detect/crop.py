@@ -21,6 +21,13 @@ crop pixel centre does not map back to exactly the image pixel it was sampled
 from; that half-pixel-scale offset is part of what the published models
 learned, and livepose keeps it.
 
+One official asymmetry is kept for box crops: the official ITOP / K2HPD
+scripts build training labels with the clipped box but map predictions back
+with the *unclipped* box (``Bndbox`` as given). ``image_to_crop`` therefore
+uses the clipped bounds and ``crop_to_image`` the box as given
+(:attr:`Crop.output_box`); the two are exact inverses whenever the box lies
+inside the image, and official ITOP weights give the official joints.
+
 Box corners are computed in float32 like the official scripts, so integer
 bounds match them bit for bit.
 """
@@ -46,6 +53,8 @@ class Crop:
             (used to map predictions back).
         centre_depth: the centre depth in the frame's unit (mm for hands), or None for a box crop.
         settings: the crop and normalisation settings used.
+        unclipped_box: for box crops, the box as given before clipping, which the official
+            code maps predictions back with; None for centre crops.
     """
 
     x_min: float
@@ -54,6 +63,14 @@ class Crop:
     y_max: float
     centre_depth: float | None
     settings: CropSettings
+    unclipped_box: tuple[float, float, float, float] | None = None
+
+    @property
+    def output_box(self) -> tuple[float, float, float, float]:
+        """(x_min, y_min, x_max, y_max) used to map predictions back to the image."""
+        if self.unclipped_box is not None:
+            return self.unclipped_box
+        return self.x_min, self.y_min, self.x_max, self.y_max
 
     @property
     def pixel_bounds(self) -> tuple[int, int, int, int]:
@@ -152,7 +169,8 @@ def crop_box(depth: np.ndarray, box: tuple[float, float, float, float],
     clipped = clip_box(box, (depth.shape[1], depth.shape[0]))
     resized = resize_nearest(depth, clipped, settings.width, settings.height).astype(np.float32)
     normalised = ((resized.astype(np.float64) - settings.mean) / settings.std).astype(np.float32)
-    return normalised, Crop(*clipped, centre_depth=None, settings=settings)
+    unclipped = tuple(float(b) for b in box)
+    return normalised, Crop(*clipped, centre_depth=None, settings=settings, unclipped_box=unclipped)
 
 
 def crop_to_image(joints: np.ndarray, crop: Crop) -> np.ndarray:
@@ -164,8 +182,9 @@ def crop_to_image(joints: np.ndarray, crop: Crop) -> np.ndarray:
     joints = np.asarray(joints, dtype=np.float64)
     out = joints.copy()
     settings = crop.settings
-    out[..., 0] = joints[..., 0] * (crop.x_max - crop.x_min) / settings.width + crop.x_min
-    out[..., 1] = joints[..., 1] * (crop.y_max - crop.y_min) / settings.height + crop.y_min
+    x_min, y_min, x_max, y_max = crop.output_box
+    out[..., 0] = joints[..., 0] * (x_max - x_min) / settings.width + x_min
+    out[..., 1] = joints[..., 1] * (y_max - y_min) / settings.height + y_min
     if joints.shape[-1] > 2:
         depth = joints[..., 2] / settings.depth_scale
         out[..., 2] = depth + crop.centre_depth if settings.subtract_centre and crop.centre_depth is not None else depth
@@ -173,7 +192,11 @@ def crop_to_image(joints: np.ndarray, crop: Crop) -> np.ndarray:
 
 
 def image_to_crop(joints: np.ndarray, crop: Crop) -> np.ndarray:
-    """The inverse of :func:`crop_to_image`: image (..., J, 3) u, v, depth to network targets."""
+    """Image (..., J, 3) u, v, depth to network targets (the official label transform).
+
+    The inverse of :func:`crop_to_image`, except for box crops that reach past
+    the image, where the official code labels with the clipped box (see the module docstring).
+    """
     joints = np.asarray(joints, dtype=np.float64)
     out = joints.copy()
     settings = crop.settings
