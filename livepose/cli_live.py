@@ -1,26 +1,138 @@
-"""``livepose live``: the live app (capture, detect, A2J, viewer).
+"""``livepose live``: depth in, 3D joints out, from a camera, a recording or a folder.
 
-The threaded pipeline, its sources and the viewer are tracked in the project's
-"Live pipeline" and "Live viewer" issues and are not part of this build yet;
-the command exists so that ``make run`` and ``run_live.py`` have a stable
-entry point, and it says so plainly instead of pretending to run.
+Headless: ``livepose live --source SPEC [--model M] --headless [--out predictions.jsonl] [--max-frames N]``
+writes one JSON line per processed frame into ``--out`` (see
+:mod:`livepose.outputs.jsonl`) and prints a summary (frames, FPS, p50/p99
+latency, drops) on stderr at the end. The Qt viewer is not in this build yet;
+without ``--headless`` the command says so and runs headless.
+
+Runs on the main thread; the engine owns its two worker threads.
 """
 
 from __future__ import annotations
 
 import argparse
+import logging
+import signal
+import sys
+from contextlib import ExitStack
+from pathlib import Path
 
 from livepose.errors import LivePoseError
 
+log = logging.getLogger(__name__)
+
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
-    """Register ``live`` on ``subparsers``."""
-    parser = subparsers.add_parser("live", help="run the live tracker (not in this build yet)")
-    parser.add_argument("--source", metavar="SPEC", help="depth source (realsense[:SERIAL], a recording, ...)")
-    parser.set_defaults(func=run)
-    return parser
+    """Register ``live`` and ``replay`` on ``subparsers``."""
+    live = subparsers.add_parser("live", help="track a hand live from a camera, a recording or a folder",
+                                 description="Depth in, 3D joints out. SPEC: realsense[:SERIAL], kinect, a "
+                                 "RealSense recording (.bag, .db3), a livepose session (.mcap), a folder of depth "
+                                 "PNGs with a camera.json.")
+    live.add_argument("--source", metavar="SPEC", help="depth source (default: a connected RealSense)")
+    add_run_options(live)
+    live.set_defaults(func=run)
+    replay = subparsers.add_parser("replay", help="play a recorded session back through the same pipeline",
+                                   description="Replay a livepose session (.mcap) through the engine: every "
+                                   "frame in lock-step unless --realtime or --loop.")
+    replay.add_argument("session", metavar="FILE", help="session file (.mcap) written by livepose live --record")
+    add_run_options(replay)
+    replay.set_defaults(func=run_replay)
+    return live
+
+
+def add_run_options(parser: argparse.ArgumentParser) -> None:
+    """The options ``live`` and ``replay`` share."""
+    parser.add_argument("--model", metavar="M", help="livepose checkpoint (default: the shipped hand model)")
+    parser.add_argument("--headless", action="store_true", help="no window; write results with --out")
+    parser.add_argument("--out", metavar="FILE", help="write one JSON line per processed frame ('-' = stdout)")
+    parser.add_argument("--record", metavar="FILE.mcap", help="record depth frames and predictions to a session")
+    parser.add_argument("--max-frames", type=int, metavar="N", help="stop after N processed frames")
+    parser.add_argument("--realtime", action="store_true", help="play files at their recorded speed, dropping "
+                        "frames the pipeline cannot keep up with (default for files: every frame, lock-step)")
+    parser.add_argument("--loop", action="store_true", help="play files in a loop (implies real time)")
+    parser.add_argument("--fps", type=float, help="frame rate for folders and synthetic sources")
+    parser.add_argument("--camera", metavar="FILE", help="camera file (calibration JSON) for a folder source")
+    parser.add_argument("--device", default="cpu", help="torch device for the network (cpu, cuda)")
+
+
+def run_replay(args: argparse.Namespace) -> int:
+    if Path(args.session).suffix != ".mcap":
+        raise LivePoseError(f"{args.session}: replay plays livepose sessions (.mcap); use live --source for other "
+                            "recordings")
+    args.source = args.session
+    return run(args)
+
+
+def _default_source() -> str:
+    from livepose.sources.realsense import list_realsense_devices
+
+    try:
+        devices = list_realsense_devices()
+    except LivePoseError:
+        devices = []
+    if devices:
+        log.warning("using the connected RealSense %s", devices[0])
+        return "realsense"
+    raise LivePoseError("no RealSense camera connected and no bundled demo recording in this build; pass "
+                        "--source SPEC (a .bag/.db3 recording or a folder of depth PNGs)")
 
 
 def run(args: argparse.Namespace) -> int:
-    raise LivePoseError("the live pipeline (sources, engine, viewer) is not in this build yet; available now: "
-                        "livepose evaluate, export, import-official (see livepose --help)")
+    if args.max_frames is not None and args.max_frames < 1:
+        raise LivePoseError(f"--max-frames {args.max_frames}: expected a positive number of frames")
+    if args.fps is not None and not 0 < args.fps <= 1000:
+        raise LivePoseError(f"--fps {args.fps}: expected a frame rate between 0 and 1000")
+    if not args.headless:
+        log.warning("the live viewer is not in this build yet; running headless")
+    from livepose.detect.centre import HandCentreDetector
+    from livepose.outputs.jsonl import JsonLinesWriter
+    from livepose.pipeline.engine import Engine
+    from livepose.recording.writer import SessionRecorder
+    from livepose.runtime.default_model import default_hand_model
+    from livepose.runtime.predictor import Predictor
+    from livepose.sources import make_source
+
+    spec = args.source or _default_source()
+    predictor = Predictor.from_checkpoint(str(args.model or default_hand_model()), device=args.device)
+    source = make_source(spec, realtime=args.realtime or args.loop, loop=args.loop, fps=args.fps,
+                         camera=args.camera)
+    recorder = SessionRecorder(args.record) if args.record else None
+    with ExitStack() as stack:
+        out_stream = None
+        if args.out == "-":
+            out_stream = sys.stdout
+        elif args.out:
+            try:
+                out_stream = stack.enter_context(Path(args.out).open("w", encoding="utf-8"))
+            except OSError as exc:
+                raise LivePoseError(f"{args.out}: cannot write ({exc.strerror})") from None
+        writer = JsonLinesWriter(out_stream) if out_stream is not None else None
+        stack.enter_context(source)
+        if recorder is not None:
+            recorder.start()
+            stack.callback(recorder.stop)
+        engine = Engine(source, predictor, HandCentreDetector(), lockstep=not (args.realtime or args.loop),
+                        max_frames=args.max_frames, recorder=recorder)
+        previous = signal.signal(signal.SIGTERM, lambda *_: engine.stop())
+        try:
+            engine.start()
+            for result in engine.results():
+                if writer is not None:
+                    writer.write(result)
+        except KeyboardInterrupt:
+            log.warning("interrupted")
+        finally:
+            engine.stop()
+            signal.signal(signal.SIGTERM, previous)
+            if writer is not None:
+                writer.close()
+        if recorder is not None:
+            recorder.stop()
+            sys.stderr.write(f"livepose {args.command}: {recorder.summary()}\n")
+        sys.stderr.write(f"livepose {args.command}: {source.description}: {engine.stats.summary(engine.dropped)}\n")
+        if engine.stats.error:
+            raise LivePoseError(engine.stats.error)
+        if engine.stats.captured == 0:
+            raise LivePoseError(f"{spec}: no readable frame")
+    return 0

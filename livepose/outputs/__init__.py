@@ -1,0 +1,1 @@
+"""Where results go: JSON lines now; OSC, WebSocket and LSL streaming later."""

@@ -1,0 +1,1 @@
+"""Threads and hand-offs of the live pipeline."""

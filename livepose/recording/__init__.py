@@ -1,0 +1,1 @@
+"""Session files: recording to MCAP, reading back, exporting."""

@@ -1,0 +1,427 @@
+"""Intel RealSense cameras and RealSense recordings through pyrealsense2.
+
+pyrealsense2 is imported only when a RealSense source is opened (or devices
+are listed), so ``import livepose.sources`` works without it.
+
+What pyrealsense2 2.59 does with recordings (checked with software-device
+recordings, see tests/test_sources.py and :mod:`livepose.sources.rs_synthetic`):
+
+- **Suffixes.** Its recorder writes ROS 2 ``.db3`` (SQLite) files only; any other
+  name is refused ("Output file must have .db3 extension"). Playback picks the
+  reader by suffix: ``.db3`` through SQLite, anything else through the ROS 1
+  ``.bag`` reader, so ``.bag`` files from older SDKs still play.
+- **Lock-step.** ``playback.set_real_time(False)`` makes playback wait for the
+  reader, so every frame arrives, in order, even when the reader pauses for
+  seconds. Calling it *after* ``pipeline.start()`` is a race: the first frames
+  are already being pushed in real time and were lost in about one run in a
+  hundred (frames 0 and 1). Resolving the config first
+  (``config.resolve(pipeline)``), switching that playback device to
+  non-real-time and then ``pipeline.start(config)`` (which reuses the resolved
+  device) lost no frame in any run.
+- **The file's timeline** is the host time at which the recorder received each
+  frame, not the frames' own timestamps (which play back unchanged).
+- **End of file.** The playback status turns ``stopped`` after the last frame
+  has been queued; no end-of-stream frame comes. Right after ``start()`` the
+  status still reads ``stopped`` for a fraction of a millisecond, so the end is
+  taken as "a status callback said stopped after having said playing, and a
+  whole wait after that brought nothing". ``get_position()`` reads 0 once stopped.
+- **Damaged files** (truncated or not a recording) fail when the config is
+  resolved, before any frame plays; an empty ``.db3`` fails with an SQL error.
+- A depth sensor is recognised by its ``depth_units`` option; a recording
+  without it has depth frames but no "depth sensor", so the depth unit is then
+  taken from the frames (``depth_frame.get_units()``).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from livepose.camera import Intrinsics
+from livepose.errors import LivePoseError
+from livepose.sources.base import NO_FRAMES_S, POLL_S, DepthSource
+from livepose.types import DepthFrame
+
+log = logging.getLogger(__name__)
+
+RECORDING_SUFFIXES = (".bag", ".db3")
+STALL_S = 10.0
+"""A playback that delivers nothing and does not move for this long is reported and treated as ended."""
+
+
+def import_pyrealsense2():
+    """The pyrealsense2 module, or a LivePoseError saying how to install it."""
+    try:
+        import pyrealsense2 as rs
+    except ImportError as exc:
+        raise LivePoseError(f"RealSense sources need pyrealsense2, which is not installed ({exc}); "
+                            "pip install pyrealsense2") from None
+    return rs
+
+
+def depth_unit_mm_from_scale(metres_per_unit: float) -> float:
+    """Millimetres per depth count from the SDK's depth scale (a float32: 0.001 reads 0.0010000000475)."""
+    return float(f"{metres_per_unit * 1000.0:.6g}")
+
+
+def _intrinsics_from_profile(video_profile, depth_unit_mm: float) -> Intrinsics:
+    intr = video_profile.get_intrinsics()
+    return Intrinsics(fx=intr.fx, fy=intr.fy, cx=intr.ppx, cy=intr.ppy, width=intr.width, height=intr.height,
+                      depth_unit_mm=depth_unit_mm)
+
+
+def _sdk_reason(exc: BaseException) -> str:
+    """The informative part of a librealsense error message."""
+    text = " ".join(str(exc).split())
+    marker = "Reason:"
+    return text.split(marker, 1)[1].strip() if marker in text else text
+
+
+@dataclass(frozen=True)
+class RealSenseDevice:
+    """A connected RealSense camera."""
+
+    serial: str
+    name: str
+    usb: str = ""
+
+    def __str__(self) -> str:
+        usb = f", USB {self.usb}" if self.usb else ""
+        return f"{self.name} (serial {self.serial}{usb})"
+
+
+def list_realsense_devices() -> list[RealSenseDevice]:
+    """The RealSense cameras connected now (empty when none). Raises LivePoseError without pyrealsense2."""
+    rs = import_pyrealsense2()
+    found = []
+    for dev in rs.context().query_devices():
+        def info(key, dev=dev) -> str:
+            return dev.get_info(key) if dev.supports(key) else ""
+        found.append(RealSenseDevice(serial=info(rs.camera_info.serial_number), name=info(rs.camera_info.name),
+                                     usb=info(rs.camera_info.usb_type_descriptor)))
+    return found
+
+
+class _PipelineSource(DepthSource):
+    """What the camera and the recording share: a pipeline read in short, closable waits."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._sdk_lock = threading.Lock()  # the reader's waits and close()'s pipeline.stop() never overlap
+        self._rs = None
+        self._pipeline = None
+        self._started = False
+        self._intrinsics: Intrinsics | None = None
+        self._depth_unit_mm: float | None = None
+
+    @property
+    def intrinsics(self) -> Intrinsics:
+        if self._intrinsics is None:
+            raise RuntimeError(f"{self.description}: intrinsics are known once the source is open")
+        return self._intrinsics
+
+    def _wait(self, seconds: float):
+        """One bounded wait for a frameset; None on timeout or once closed."""
+        with self._sdk_lock:
+            if self._closed.is_set() or not self._started:
+                return None
+            ok, frames = self._pipeline.try_wait_for_frames(max(int(seconds * 1000), 1))
+        return frames if ok else None
+
+    def _to_frame(self, frames) -> DepthFrame | None:
+        depth = frames.get_depth_frame()
+        if not depth:
+            return None
+        # Copy out of the SDK's frame pool at once: the pool is small and reused.
+        pixels = np.asanyarray(depth.get_data()).copy()
+        unit = self._depth_unit_mm
+        if unit is None:
+            unit = depth_unit_mm_from_scale(depth.get_units())
+        intrinsics = self.intrinsics
+        if unit != intrinsics.depth_unit_mm:
+            intrinsics = Intrinsics(**{**intrinsics.to_dict(), "depth_unit_mm": unit})
+        return DepthFrame(depth=pixels, depth_unit_mm=unit, intrinsics=intrinsics,
+                          frame_number=int(depth.get_frame_number()), t_device_ms=float(depth.get_timestamp()),
+                          t_host_ms=time.monotonic() * 1000.0, source=self.description)
+
+    def _close(self) -> None:
+        with self._sdk_lock:
+            if self._started:
+                self._started = False
+                try:
+                    self._pipeline.stop()
+                except RuntimeError as exc:  # already stopped by the SDK (device gone)
+                    log.debug("%s: pipeline.stop(): %s", self.description, exc)
+            self._pipeline = None
+            self._release()
+
+    def _release(self) -> None:
+        """Drop further SDK objects after the pipeline stopped (subclasses)."""
+
+
+class RealSenseSource(_PipelineSource):
+    """A live RealSense camera's depth stream (z16).
+
+    Args:
+        serial: the camera's serial number; None: the first one connected.
+        width, height, fps: the depth mode. When the camera has no such mode (an SR305 streams 640x480 only),
+            the closest one it has is used, with a warning.
+
+    Frames: ``frame_number`` is the camera's counter, ``t_device_ms`` its timestamp, the depth unit the depth
+    sensor's depth scale (an SR305: 0.125 mm; D400: 1 mm by default).
+    """
+
+    is_live = True
+
+    def __init__(self, serial: str | None = None, width: int = 848, height: int = 480, fps: int = 30) -> None:
+        super().__init__()
+        self.serial = serial or None
+        self.width, self.height, self.fps = int(width), int(height), int(fps)
+        self._name = "RealSense" + (f" {serial}" if serial else "")
+        self._last_frame_s = 0.0
+
+    @property
+    def description(self) -> str:
+        return self._name
+
+    def _open(self) -> None:
+        rs = self._rs = import_pyrealsense2()
+        ctx = rs.context()
+        devices = list(ctx.query_devices())
+        if not devices:
+            raise LivePoseError("no RealSense camera connected (check the USB 3 cable and that no other program "
+                                "uses the camera)")
+        serials = [d.get_info(rs.camera_info.serial_number) for d in devices]
+        if self.serial is None:
+            device = devices[0]
+        elif self.serial in serials:
+            device = devices[serials.index(self.serial)]
+        else:
+            raise LivePoseError(f"RealSense {self.serial}: not connected (connected: {', '.join(serials)})")
+        serial = device.get_info(rs.camera_info.serial_number)
+        name = device.get_info(rs.camera_info.name) if device.supports(rs.camera_info.name) else "RealSense"
+        self._name = f"{name} ({serial})"
+        width, height, fps = self._choose_mode(rs, device)
+        self._pipeline = rs.pipeline(ctx)
+        config = rs.config()
+        config.enable_device(serial)
+        config.enable_stream(rs.stream.depth, width, height, rs.format.z16, fps)
+        try:
+            profile = self._pipeline.start(config)
+        except RuntimeError as exc:
+            raise LivePoseError(f"{self._name}: cannot start the depth stream {width}x{height} at {fps} FPS "
+                                f"({_sdk_reason(exc)})") from None
+        self._started = True
+        try:
+            scale = profile.get_device().first_depth_sensor().get_depth_scale()
+            self._depth_unit_mm = depth_unit_mm_from_scale(scale)
+            video = profile.get_stream(rs.stream.depth).as_video_stream_profile()
+            self._intrinsics = _intrinsics_from_profile(video, self._depth_unit_mm)
+        except Exception:
+            self._close()
+            raise
+        self._name = f"{name} ({serial}) {width}x{height}@{fps}"
+        self._last_frame_s = time.monotonic()
+
+    def _choose_mode(self, rs, device) -> tuple[int, int, int]:
+        """The requested depth mode if the camera has it, else the closest one it has."""
+        modes = set()
+        for sensor in device.query_sensors():
+            for profile in sensor.get_stream_profiles():
+                if profile.stream_type() == rs.stream.depth and profile.format() == rs.format.z16:
+                    video = profile.as_video_stream_profile()
+                    modes.add((video.width(), video.height(), profile.fps()))
+        wanted = (self.width, self.height, self.fps)
+        if not modes or wanted in modes:
+            return wanted
+        chosen = min(modes, key=lambda m: (abs(m[0] * m[1] - self.width * self.height), abs(m[2] - self.fps)))
+        log.warning("%s has no %dx%d depth at %d FPS; using %dx%d at %d FPS", self._name, *wanted, *chosen)
+        return chosen
+
+    def read(self, timeout_s: float | None = None) -> DepthFrame | None:
+        """The next depth frame, or None when none came within ``timeout_s`` (None: wait) or once closed.
+
+        Raises LivePoseError when the camera has sent nothing for NO_FRAMES_S seconds (unplugged?).
+        """
+        self._require_open()
+        deadline = None if timeout_s is None else time.monotonic() + max(timeout_s, 0.0)
+        while not self._closed.is_set():
+            wait = POLL_S if deadline is None else min(POLL_S, max(deadline - time.monotonic(), 0.001))
+            try:
+                frames = self._wait(wait)
+            except RuntimeError as exc:
+                if self._closed.is_set():
+                    return None
+                raise LivePoseError(f"{self._name}: the depth stream failed ({_sdk_reason(exc)})") from None
+            now = time.monotonic()
+            if frames is not None:
+                frame = self._to_frame(frames)
+                if frame is not None:
+                    self._last_frame_s = now
+                    return frame
+            elif now - self._last_frame_s > NO_FRAMES_S and not self._closed.is_set():
+                raise LivePoseError(f"{self._name}: no depth frame for {NO_FRAMES_S:.0f} s (camera unplugged or "
+                                    "in use by another program?)")
+            if deadline is not None and now >= deadline:
+                return None
+        return None
+
+
+class RealSenseRecordingSource(_PipelineSource):
+    """A RealSense recording (``.db3``, or ``.bag`` from older SDKs) played through pyrealsense2.
+
+    Args:
+        path: the recording.
+        realtime: play at the recorded speed, frames the reader misses being dropped by the SDK.
+            False (default): lock-step, every frame in order, as fast as it is read.
+        loop: start again at the end (pyrealsense2's repeat playback; frame numbers start over).
+
+    Only the depth stream is played. ``read()`` returns None at the end of the file (never with ``loop``).
+    """
+
+    is_live = False
+
+    def __init__(self, path: str | Path, realtime: bool = False, loop: bool = False) -> None:
+        super().__init__()
+        self.path = Path(path).expanduser()
+        self.realtime = bool(realtime)
+        self.loop = bool(loop)
+        if not self.path.is_file():
+            raise LivePoseError(f"{self.path}: no such recording file (expected a RealSense .bag or .db3 file)")
+        if self.path.stat().st_size == 0:
+            raise LivePoseError(f"{self.path}: the recording file is empty")
+        self._playback = None
+        self._config = None
+        self._played = threading.Event()  # the playback said "playing"
+        self._stopped = threading.Event()  # ... and then "stopped": the end of the file
+        self._ended = False
+        self._duration_s = 0.0
+        self.frames_read = 0
+
+    @property
+    def description(self) -> str:
+        mode = "real time" if self.realtime else "lock-step"
+        return f"recording {self.path.name} ({mode}{', loop' if self.loop else ''})"
+
+    def _open(self) -> None:
+        rs = self._rs = import_pyrealsense2()
+        self._pipeline = rs.pipeline()
+        config = rs.config()
+        config.enable_device_from_file(str(self.path), repeat_playback=self.loop)
+        config.enable_stream(rs.stream.depth)
+        try:
+            # Resolve first, so that the playback device can be switched to lock-step before a frame plays;
+            # pipeline.start(config) then reuses this same device (see the module docstring).
+            profile = config.resolve(self._pipeline)
+        except RuntimeError as exc:
+            raise LivePoseError(self._open_error(rs, exc)) from None
+        # The status callback lives as long as the Python playback object it was set through: keep both.
+        self._config = config
+        self._playback = profile.get_device().as_playback()
+        self._playback.set_real_time(self.realtime)
+        self._playback.set_status_changed_callback(self._on_status)
+        try:
+            profile = self._pipeline.start(config)
+        except RuntimeError as exc:
+            raise LivePoseError(f"{self.path}: cannot play the recording ({_sdk_reason(exc)})") from None
+        self._started = True
+        try:
+            started = profile.get_device().as_playback()
+            if started.is_real_time() != self.realtime:  # not the device we configured: set it late
+                log.warning("%s: playback mode set after start; the first frames may be lost", self.path)
+                started.set_real_time(self.realtime)
+                started.set_status_changed_callback(self._on_status)
+                self._playback = started
+            video = profile.get_stream(rs.stream.depth).as_video_stream_profile()
+            try:
+                self._depth_unit_mm = depth_unit_mm_from_scale(
+                    profile.get_device().first_depth_sensor().get_depth_scale())
+            except RuntimeError:
+                self._depth_unit_mm = None  # no depth_units option recorded: taken from each frame
+            self._intrinsics = _intrinsics_from_profile(video, self._depth_unit_mm or 1.0)
+            self._duration_s = self._playback.get_duration().total_seconds()
+        except Exception:
+            self._close()
+            raise
+
+    def _release(self) -> None:
+        self._playback = None
+        self._config = None
+
+    def _open_error(self, rs, exc: RuntimeError) -> str:
+        reason = _sdk_reason(exc)
+        # Readable but without depth? Try again without asking for a depth stream.
+        try:
+            config = rs.config()
+            config.enable_device_from_file(str(self.path), repeat_playback=False)
+            streams = config.resolve(rs.pipeline()).get_streams()
+        except RuntimeError:
+            return f"{self.path}: not a readable RealSense recording ({reason})"
+        names = ", ".join(sorted({str(s.stream_type()).split(".")[-1] for s in streams})) or "none"
+        return f"{self.path}: the recording has no depth stream (it has: {names})"
+
+    def _on_status(self, status) -> None:  # called on an SDK thread
+        rs = self._rs
+        if status == rs.playback_status.playing:
+            self._played.set()
+        elif status == rs.playback_status.stopped and self._played.is_set():
+            self._stopped.set()
+
+    def read(self, timeout_s: float | None = None) -> DepthFrame | None:
+        """The next depth frame, or None at the end of the file (or once closed).
+
+        ``timeout_s`` is not applied (a None would end the run); waits are bounded all the same: the end is
+        seen within POLL_S of the last frame, and a playback that neither delivers nor moves for STALL_S is
+        reported and treated as the end.
+        """
+        self._require_open()
+        if self._ended:
+            return None
+        stall_since = time.monotonic()
+        position = None
+        while not self._closed.is_set():
+            stopped_before = self._stopped.is_set()
+            try:
+                frames = self._wait(POLL_S)
+            except RuntimeError as exc:
+                if self._closed.is_set():
+                    return None
+                return self._end(f"playback failed after {self.frames_read} frames ({_sdk_reason(exc)})")
+            if frames is not None:
+                frame = self._to_frame(frames)
+                if frame is None:
+                    continue
+                self.frames_read += 1
+                return frame
+            if stopped_before and not self.loop:
+                return self._end(None)
+            with self._sdk_lock:
+                if self._closed.is_set() or not self._started:
+                    return None
+                now_position = self._playback.get_position()
+                status = self._playback.current_status()
+            if status == self._rs.playback_status.stopped and (self._played.is_set() or self.frames_read):
+                self._stopped.set()  # in case the status callback was missed; the next empty wait ends it
+            if now_position != position:
+                position, stall_since = now_position, time.monotonic()
+            elif time.monotonic() - stall_since > STALL_S:
+                return self._end(f"playback stalled for {STALL_S:.0f} s at {position / 1e9:.3f} s of "
+                                 f"{self._duration_s:.3f} s after {self.frames_read} frames; treating it as the end")
+        return None
+
+    def _end(self, problem: str | None) -> None:
+        self._ended = True
+        if problem:
+            log.warning("%s: %s", self.path, problem)
+        else:
+            log.info("%s: end of recording after %d frames", self.path, self.frames_read)
+        return None
+
+
+__all__ = ["RECORDING_SUFFIXES", "RealSenseDevice", "RealSenseRecordingSource", "RealSenseSource",
+           "depth_unit_mm_from_scale", "import_pyrealsense2", "list_realsense_devices"]
