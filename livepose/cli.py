@@ -12,7 +12,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from livepose import __version__, cli_evaluate, cli_export, cli_live, cli_session
+from livepose import __version__, cli_evaluate, cli_export, cli_live, cli_session, cli_synth
 from livepose.errors import LivePoseError
 
 logger = logging.getLogger("livepose")
@@ -28,6 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_export.add_parsers(subparsers)
     cli_live.add_parser(subparsers)
     cli_session.add_parser(subparsers)
+    cli_synth.add_parser(subparsers)
     return parser
 
 

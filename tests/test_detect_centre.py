@@ -298,3 +298,21 @@ def test_real_frame_centre_matches_annotation(shared_data: Path, detector: HandC
     assert result.found, result.reason
     annotated = np.array([entry["u"], entry["v"], entry["d_mm"]], dtype=np.float64)
     assert error_3d(intrinsics, result.uvd, annotated) < 40.0
+
+
+def test_track_follows_the_real_hand_through_the_sr305_sequences(shared_data: Path,
+                                                                 detector: HandCentreDetector) -> None:
+    # The frames are 20 camera frames apart; the hand moves up to about 10 cm between them.
+    intrinsics = load_profile("sr305").intrinsics
+    previous: dict[str, CentreDetection] = {}
+    for entry in sorted((e for e in ANNOTATED if e["profile"] == "sr305"),
+                        key=lambda e: (Path(e["file"]).parent.name, int(Path(e["file"]).stem))):
+        sequence = Path(entry["file"]).parent.name
+        depth = read_depth_png(shared_data / "frames" / entry["file"]).astype(np.float32) * np.float32(0.125)
+        detected = detector.detect(depth, intrinsics)
+        assert detected.found, (entry["file"], detected.reason)
+        if sequence in previous:
+            tracked = detector.track(depth, intrinsics, previous[sequence].uvd[None, :])
+            assert tracked.found, entry["file"]
+            assert np.linalg.norm(tracked.xyz_mm - detected.xyz_mm) < 10.0, entry["file"]
+        previous[sequence] = detected

@@ -3,8 +3,9 @@
 Hands (:class:`HandCentreDetector`) follow the standard hand-benchmark assumption: the hand is the
 nearest object to the camera. :meth:`HandCentreDetector.detect` works in four steps:
 
-1. **Search at low resolution.** The frame is subsampled (every ``downsample``-th pixel, 160x120 for
-   a 640x480 frame). Readings outside ``[min_depth_mm, max_depth_mm]`` are ignored. Pixels that lie
+1. **Search at low resolution.** The frame is reduced to ``downsample`` x ``downsample`` blocks
+   (160x120 for a 640x480 frame), each the mean of its readings within ``[min_depth_mm,
+   max_depth_mm]`` (which fills isolated missing pixels and averages out noise). Samples that lie
    more than a depth jump behind a neighbour (the far side of an edge, where flying pixels sit) are
    dropped, the rest is split into connected surfaces, and surfaces smaller than ``speck_area_mm2``
    (measured in mm^2 at their own depth through the intrinsics) are discarded as noise.
@@ -127,7 +128,7 @@ class HandDetectorSettings:
 
     Attributes:
         min_depth_mm, max_depth_mm: readings outside this range are ignored (150 mm .. 2 m).
-        downsample: search resolution divisor (4: a 640x480 frame is searched at 160x120).
+        downsample: search resolution divisor (4: a 640x480 frame is searched as 160x120 blocks).
         depth_jump_mm, depth_jump_fraction: neighbouring low-resolution readings further apart in
             depth than ``depth_jump_mm + depth_jump_fraction * depth`` belong to different surfaces
             (20 mm + 3 %: 38 mm at 60 cm).
@@ -148,14 +149,16 @@ class HandDetectorSettings:
         mean_shift_iterations: at most this many mean-shift steps at low resolution (10); a further
             ``refine_iterations`` (3) at full resolution.
         converged_mm: mean-shift stops when the centre moves less than this (0.5 mm).
-        min_hand_area_mm2: a hand shows at least this much surface (5000 mm^2; an open hand shows
-            10 000 - 15 000, a hand seen edge-on about 8000).
-        min_isolation: at least this fraction (0.8) of the candidate's outline must be free (against
+        min_hand_area_mm2: a hand shows at least this much surface (6000 mm^2; with the kept bit of
+            forearm, an open hand shows 11 000 - 21 000 and a hand seen edge-on about 9500 on the
+            reference frames; pieces of objects at the image edge showed about 5500).
+        min_isolation: at least this fraction (0.9) of the candidate's outline must be free (against
             missing readings or a depth jump) rather than continuing into a larger surface or off
-            the image; hands held up score 0.9 - 1, a torso or arm cut out by the slice about 0.65.
-        fill_radius_mm, max_fill: a candidate whose near surface covers more than ``max_fill`` (0.7)
+            the image; hands held up score 1.0 on the reference frames, a torso, shoulder or arm
+            cut out by the depth slice 0.55 - 0.65, an object cut by the image edge about 0.88.
+        fill_radius_mm, max_fill: a candidate whose near surface covers more than ``max_fill`` (0.6)
             of the in-image part of a disc of ``fill_radius_mm`` (130 mm) around its centre is a
-            wall, a table or a torso, not a hand.
+            wall, a table, a torso or a resting forearm, not a hand (hands: 0.2 - 0.45).
         max_candidates: candidates tried in order of depth before giving up (3).
         track_radius_mm: :meth:`HandCentreDetector.track` looks for the hand within this distance
             of the previous joints' mean (150 mm).
@@ -198,6 +201,11 @@ class HandDetectorSettings:
                 raise LivePoseError(f"hand detector {name} = {getattr(self, name)!r}: expected a positive number")
         if not 0 < self.max_fill <= 1:
             raise LivePoseError(f"hand detector max_fill = {self.max_fill!r}: expected a fraction in (0, 1]")
+        if not 0 <= self.min_isolation <= 1:
+            raise LivePoseError(f"hand detector min_isolation = {self.min_isolation!r}: expected a fraction in [0, 1]")
+        for name in ("near_rank", "refine_iterations", "palm_weight_power", "speck_area_mm2", "back_margin_mm"):
+            if not getattr(self, name) >= 0:
+                raise LivePoseError(f"hand detector {name} = {getattr(self, name)!r}: expected a number >= 0")
 
 
 @dataclass(frozen=True)
@@ -260,7 +268,7 @@ def _check_frame(depth_mm: np.ndarray, intrinsics: Intrinsics) -> np.ndarray:
         raise LivePoseError(f"depth frame is {depth.shape[1]}x{depth.shape[0]} but the intrinsics are for "
                             f"{intrinsics.width}x{intrinsics.height}: expected matching sizes")
     depth = depth.astype(np.float32, copy=False)
-    if not np.isfinite(depth).all():
+    if not np.isfinite(depth.sum(dtype=np.float64)):  # one pass; NaN / inf anywhere make the sum non-finite
         depth = np.where(np.isfinite(depth), depth, np.float32(0))
     return depth
 
@@ -292,8 +300,12 @@ class _Grid:
         (rather than picking one pixel) fills isolated missing pixels and divides the noise by ``step``."""
         h, w = depth.shape[0] // step, depth.shape[1] // step
         depth = depth[:h * step, :w * step]
-        in_range = ((depth >= min_depth) & (depth <= max_depth)).astype(np.float32)
-        total = cv2.resize(depth * in_range, (w, h), interpolation=cv2.INTER_AREA)
+        # OpenCV thresholds are several times faster than the numpy equivalents on a full frame.
+        _, kept = cv2.threshold(depth, float(max_depth), 0, cv2.THRESH_TOZERO_INV)  # > max -> 0
+        _, kept = cv2.threshold(kept, float(np.nextafter(np.float32(min_depth), np.float32(0))), 0,
+                                cv2.THRESH_TOZERO)  # < min -> 0
+        _, in_range = cv2.threshold(kept, 0, 1, cv2.THRESH_BINARY)
+        total = cv2.resize(kept, (w, h), interpolation=cv2.INTER_AREA)
         coverage = cv2.resize(in_range, (w, h), interpolation=cv2.INTER_AREA)
         z = np.where(coverage >= min_coverage, total / np.maximum(coverage, np.float32(1e-6)), np.float32(0))
         rows = np.arange(h) * step + (step - 1) / 2.0
@@ -341,20 +353,22 @@ def _mean_shift(points: np.ndarray, start: np.ndarray, radius: float, iterations
     """
     centre = np.asarray(start, dtype=np.float64)
     r2 = radius * radius
-    inside = np.sum((points - centre) ** 2, axis=1) <= r2
+    # |p - c|^2 = |p|^2 - 2 p.c + |c|^2: one matrix-vector product per step instead of an (N, 3) temporary.
+    norms = np.einsum("ij,ij->i", points, points)
+
+    def within(c: np.ndarray) -> np.ndarray:
+        return norms - 2.0 * (points @ c) <= r2 - float(c @ c)
+
+    inside = within(centre)
     for _ in range(iterations):
-        if weights is None:
-            if not inside.any():
-                break
-            new = points[inside].mean(axis=0)
-        else:
-            total = float(weights[inside].sum())
-            if total <= 0:
-                break
-            new = weights[inside] @ points[inside] / total
+        mass = inside.astype(np.float64) if weights is None else np.where(inside, weights, 0.0)
+        total = float(mass.sum())
+        if total <= 0:
+            break
+        new = (mass @ points) / total
         moved = float(np.linalg.norm(new - centre))
         centre = new
-        inside = np.sum((points - centre) ** 2, axis=1) <= r2
+        inside = within(centre)
         if moved < converged:
             break
     return centre, inside
@@ -686,7 +700,8 @@ class HandCentreDetector:
         if area < cfg.min_hand_area_mm2:
             logger.debug("hand track: %.0f mm^2 of surface near the seed, lost", area)
             return CentreDetection.not_found("lost", method="track")
-        rank = min(int(cfg.near_rank) * fine.step, points.shape[0] - 1)  # ~same surface share as detect
+        # The same share of surface as detect's near_rank blocks.
+        rank = min(int(cfg.near_rank) * max(int(cfg.downsample) // fine.step, 1) ** 2, points.shape[0] - 1)
         z_near = float(np.partition(points[:, 2], rank)[rank])
         z_back = z_near + cfg.hand_depth_extent_mm
         points = points[points[:, 2] <= z_back]

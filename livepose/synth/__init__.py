@@ -1,0 +1,1 @@
+"""Synthetic depth data: articulated hands and bodies seen by simulated depth cameras."""

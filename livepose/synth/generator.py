@@ -1,0 +1,190 @@
+"""Synthetic depth frames and training crops of hands and bodies, with exact joints.
+
+- :func:`hand_frames` / :func:`body_frames`: whole frames at a camera's
+  resolution and depth unit (for files, recordings, the synthetic source).
+- :func:`hand_crops`: network inputs rendered directly at the crop's
+  resolution (a virtual camera looking through the crop box), normalised
+  exactly as :func:`livepose.detect.crop.crop_hand` normalises real frames,
+  with targets in crop coordinates: the fast path for training on the fly.
+
+Everything is batched torch on any device and deterministic for a given
+``torch.Generator`` (same seed, same pixels). Camera names are calibration
+profiles that have a sensor model (:data:`livepose.synth.sensors.SENSORS`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import torch
+
+from livepose.calibration import CropSettings, load_profile
+from livepose.errors import LivePoseError
+from livepose.synth.body import sample_bodies
+from livepose.synth.hand import sample_hands
+from livepose.synth.render import crop_camera, render
+from livepose.synth.scene import hand_background, place_bodies, place_hands, room_planes
+from livepose.synth.sensors import SENSORS, apply_sensor
+
+HAND_CENTRE_JOINTS = (0, 5, 9, 13, 17)  # palm centre = mean of the wrist and the four finger MCPs (HAND21)
+HAND_PARTS_MAX = 49  # part ids above this are scenery (body behind the hand, planes)
+
+
+@dataclass(frozen=True)
+class SynthFrames:
+    """A batch of synthetic frames.
+
+    Attributes:
+        depth: (B, H, W) uint16 raw depth in the camera's unit (0 = no reading).
+        depth_mm: (B, H, W) float32 mm, the same values in millimetres.
+        part: (B, H, W) int16 part id of the perfect render (-1 none; hand 0-6 or body 0-5; scenery >= 50).
+        joints_mm: (B, J, 3) camera frame, mm.
+        joints_uvd: (B, J, 3) image u, v (px) and depth (mm).
+        centre_uvd: (B, 3) the hand's palm centre (or the body's torso) in u, v, d.
+        is_left: (B,) bool, left hands (all False for bodies).
+        camera: the profile name; width, height, depth_unit_mm, intrinsics (fx, fy, cx, cy) as (4,).
+    """
+
+    depth: torch.Tensor
+    depth_mm: torch.Tensor
+    part: torch.Tensor
+    joints_mm: torch.Tensor
+    joints_uvd: torch.Tensor
+    centre_uvd: torch.Tensor
+    is_left: torch.Tensor
+    camera: str
+    intrinsics: torch.Tensor
+    depth_unit_mm: float
+
+
+@dataclass(frozen=True)
+class CropBatch:
+    """Training crops: inputs (B, 1, H, W) normalised; targets (B, J, 3) crop u, v (px) and depth minus centre."""
+
+    inputs: torch.Tensor
+    targets: torch.Tensor
+    joints_mm: torch.Tensor
+    centre_uvd: torch.Tensor
+    box: torch.Tensor
+    intrinsics: torch.Tensor
+
+
+def camera_tensor(name: str, batch: int, device: torch.device | str) -> tuple[torch.Tensor, int, int, float]:
+    """(B, 4) intrinsics of a named camera, its width, height and the depth unit (mm) frames are written in.
+
+    The unit is the sensor model's (ITOP's published frames are in metres; synthetic ITOP-camera frames are
+    written as uint16 millimetres).
+    """
+    if name not in SENSORS:
+        raise LivePoseError(f"camera {name!r}: expected one of {', '.join(sorted(SENSORS))}")
+    intr = load_profile(name).intrinsics
+    cam = torch.tensor([intr.fx, intr.fy, intr.cx, intr.cy], dtype=torch.float32, device=device).repeat(batch, 1)
+    return cam, intr.width, intr.height, SENSORS[name].unit_mm
+
+
+def project(points: torch.Tensor, camera: torch.Tensor) -> torch.Tensor:
+    """(B, N, 3) camera-frame mm to (B, N, 3) u, v (px), d (mm) with (B, 4) intrinsics."""
+    fx, fy, cx, cy = (camera[:, i, None] for i in range(4))
+    z = points[..., 2]
+    return torch.stack((points[..., 0] * fx / z + cx, points[..., 1] * fy / z + cy, z), dim=-1)
+
+
+def _to_raw(depth_mm: torch.Tensor, unit_mm: float) -> torch.Tensor:
+    return torch.round(depth_mm / unit_mm).clamp(0, 65535).to(torch.int32).to(torch.uint16)
+
+
+def _hand_scene(batch: int, camera: torch.Tensor, width: int, height: int, generator: torch.Generator | None,
+                device: torch.device | str):
+    hands = sample_hands(batch, generator=generator, device=device)
+    anchor = hands.joints[:, HAND_CENTRE_JOINTS].mean(1)
+    placement = place_hands(anchor, camera, width, height, generator)
+    joints = placement.apply(hands.joints)
+    spheres = hands.spheres.transformed(placement.rotation, placement.translation)
+    centre = placement.apply(anchor[:, None])[:, 0]
+    planes, body = hand_background(placement, centre, generator)
+    return hands, joints, spheres.concat(body), centre, planes
+
+
+def hand_frames(batch: int, camera: str = "d435_640", generator: torch.Generator | None = None,
+                device: torch.device | str = "cpu", noise: bool = True) -> SynthFrames:
+    """Whole frames of a hand in front of ``camera`` (see the module docstring)."""
+    cam, width, height, unit = camera_tensor(camera, batch, device)
+    hands, joints, spheres, centre, planes = _hand_scene(batch, cam, width, height, generator, device)
+    out = render(spheres.centres, spheres.radii, spheres.parts, cam, height, width, planes=planes,
+                 plane_parts=torch.tensor([60, 61]))
+    depth = apply_sensor(out.depth, SENSORS[camera], cam[:, 0], torch.ones(batch, device=device), generator) \
+        if noise else torch.round(out.depth / unit) * unit
+    raw = _to_raw(depth, unit)
+    return SynthFrames(depth=raw, depth_mm=raw.float() * unit, part=out.part, joints_mm=joints,
+                       joints_uvd=project(joints, cam), centre_uvd=project(centre[:, None], cam)[:, 0],
+                       is_left=hands.is_left, camera=camera, intrinsics=cam[0], depth_unit_mm=unit)
+
+
+def body_frames(batch: int, camera: str = "itop_side", generator: torch.Generator | None = None,
+                device: torch.device | str = "cpu", noise: bool = True) -> SynthFrames:
+    """Whole frames of a person in a room seen by ``camera`` (``itop_top``: from the ceiling)."""
+    cam, width, height, unit = camera_tensor(camera, batch, device)
+    bodies = sample_bodies(batch, generator=generator, device=device)
+    placement, floor_offset = place_bodies(batch, top_view=camera == "itop_top", generator=generator, device=device)
+    joints = placement.apply(bodies.joints)
+    spheres = bodies.spheres.transformed(placement.rotation, placement.translation)
+    planes = room_planes(placement, floor_offset, generator)
+    out = render(spheres.centres, spheres.radii, spheres.parts, cam, height, width, planes=planes,
+                 plane_parts=torch.tensor([60, 61]))
+    depth = apply_sensor(out.depth, SENSORS[camera], cam[:, 0], torch.ones(batch, device=device), generator) \
+        if noise else torch.round(out.depth / unit) * unit
+    raw = _to_raw(depth, unit)
+    torso = joints[:, 8]
+    return SynthFrames(depth=raw, depth_mm=raw.float() * unit, part=out.part, joints_mm=joints,
+                       joints_uvd=project(joints, cam), centre_uvd=project(torso[:, None], cam)[:, 0],
+                       is_left=torch.zeros(batch, dtype=torch.bool, device=device), camera=camera,
+                       intrinsics=cam[0], depth_unit_mm=unit)
+
+
+def hand_crops(batch: int, crop: CropSettings, cameras: Sequence[str] = ("d435_640", "sr305", "hands2017"),
+               generator: torch.Generator | None = None, device: torch.device | str = "cpu",
+               centre_jitter_mm: float = 10.0) -> CropBatch:
+    """Network inputs for hand training, rendered straight into the crop (see the module docstring).
+
+    The crop centre is the true palm centre moved by up to ``centre_jitter_mm`` in each axis, like a
+    detector's estimate; each sample uses one of ``cameras`` at random (its focal length, its sensor).
+    """
+    if crop.method != "centre":
+        raise LivePoseError("hand_crops needs a centre crop")
+    choice = torch.randint(0, len(cameras), (batch,), generator=generator, device=device)
+    cams = torch.stack([camera_tensor(name, 1, device)[0][0] for name in cameras])[choice]
+    sizes = torch.tensor([[load_profile(n).intrinsics.width, load_profile(n).intrinsics.height] for n in cameras],
+                         dtype=torch.float32, device=device)[choice]
+    # Place with the largest image; the margin keeps hands inside every camera's view.
+    hands, joints, spheres, centre, planes = _hand_scene(batch, cams, int(sizes[:, 0].min()),
+                                                         int(sizes[:, 1].min()), generator, device)
+    jitter = (torch.rand(batch, 3, generator=generator, device=device) * 2 - 1) * centre_jitter_mm
+    centre_cam = centre + jitter
+    centre_uvd = project(centre_cam[:, None], cams)[:, 0]
+    d = centre_uvd[:, 2]
+    half_u = crop.xy_thres_mm * cams[:, 0] / d
+    half_v = crop.xy_thres_mm * cams[:, 1] / d
+    box = torch.stack((centre_uvd[:, 0] - half_u, centre_uvd[:, 1] - half_v, centre_uvd[:, 0] + half_u,
+                       centre_uvd[:, 1] + half_v), dim=1)
+    virtual = crop_camera(cams[:, 0], cams[:, 1], cams[:, 2], cams[:, 3], box, crop.width)
+    out = render(spheres.centres, spheres.radii, spheres.parts, virtual, crop.height, crop.width, planes=planes,
+                 plane_parts=torch.tensor([60, 61]))
+    depth = torch.zeros_like(out.depth)
+    for index, name in enumerate(cameras):
+        members = choice == index
+        if members.any():
+            scale = (box[members, 2] - box[members, 0]) / crop.width
+            depth[members] = apply_sensor(out.depth[members], SENSORS[name], cams[members, 0], scale, generator)
+    centre_d = d.view(-1, 1, 1)
+    depth = torch.where(depth >= centre_d + crop.depth_thres, centre_d, depth)
+    depth = torch.where(depth <= centre_d - crop.depth_thres, centre_d, depth)
+    if crop.subtract_centre:
+        depth = depth - centre_d
+    inputs = ((depth - crop.mean) / crop.std)[:, None].float()
+    uvd = project(joints, cams)
+    targets = torch.stack(((uvd[..., 0] - box[:, None, 0]) * crop.width / (box[:, None, 2] - box[:, None, 0]),
+                           (uvd[..., 1] - box[:, None, 1]) * crop.height / (box[:, None, 3] - box[:, None, 1]),
+                           (uvd[..., 2] - d[:, None]) * crop.depth_scale), dim=-1)
+    return CropBatch(inputs=inputs, targets=targets, joints_mm=joints, centre_uvd=centre_uvd, box=box,
+                     intrinsics=cams)
