@@ -28,6 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_export.add_parsers(subparsers)
     cli_live.add_parser(subparsers)
     cli_session.add_parser(subparsers)
+    cli_session.add_demo_parser(subparsers)
     cli_synth.add_parser(subparsers)
     return parser
 

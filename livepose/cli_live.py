@@ -29,7 +29,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
                                  description="Depth in, 3D joints out. SPEC: realsense[:SERIAL], kinect, a "
                                  "RealSense recording (.bag, .db3), a livepose session (.mcap), a folder of depth "
                                  "PNGs with a camera.json.")
-    live.add_argument("--source", metavar="SPEC", help="depth source (default: a connected RealSense)")
+    live.add_argument("--source", metavar="SPEC", help="depth source (default: a connected RealSense, else the "
+                      "bundled demo recording, else synthetic:hand)")
     add_run_options(live)
     live.set_defaults(func=run)
     replay = subparsers.add_parser("replay", help="play a recorded session back through the same pipeline",
@@ -64,7 +65,10 @@ def run_replay(args: argparse.Namespace) -> int:
     return run(args)
 
 
-def _default_source() -> str:
+def _default_source(args: argparse.Namespace) -> str:
+    """The embedded default: a connected RealSense, else the bundled demo recording (looped), else the
+    synthetic hand. Says which on stderr."""
+    from livepose.recording.demo import DEMO_SESSION
     from livepose.sources.realsense import list_realsense_devices
 
     try:
@@ -72,10 +76,15 @@ def _default_source() -> str:
     except LivePoseError:
         devices = []
     if devices:
-        log.warning("using the connected RealSense %s", devices[0])
-        return "realsense"
-    raise LivePoseError("no RealSense camera connected and no bundled demo recording in this build; pass "
-                        "--source SPEC (a .bag/.db3 recording or a folder of depth PNGs)")
+        choice, why = "realsense", f"the connected RealSense {devices[0]}"
+    elif DEMO_SESSION.is_file():
+        choice = str(DEMO_SESSION)
+        why = f"no RealSense connected: playing the bundled demo recording {DEMO_SESSION.name} in a loop"
+        args.loop = True
+    else:
+        choice, why = "synthetic:hand", "no RealSense connected and no demo recording: a synthetic hand"
+    sys.stderr.write(f"livepose live: source: {why}\n")
+    return choice
 
 
 def run(args: argparse.Namespace) -> int:
@@ -93,7 +102,7 @@ def run(args: argparse.Namespace) -> int:
     from livepose.runtime.predictor import Predictor
     from livepose.sources import make_source
 
-    spec = args.source or _default_source()
+    spec = args.source or _default_source(args)
     predictor = Predictor.from_checkpoint(str(args.model or default_hand_model()), device=args.device)
     source = make_source(spec, realtime=args.realtime or args.loop, loop=args.loop, fps=args.fps,
                          camera=args.camera)
@@ -112,7 +121,8 @@ def run(args: argparse.Namespace) -> int:
         if recorder is not None:
             recorder.start()
             stack.callback(recorder.stop)
-        engine = Engine(source, predictor, HandCentreDetector(), lockstep=not (args.realtime or args.loop),
+        lockstep = not (args.realtime or args.loop or source.is_live)
+        engine = Engine(source, predictor, HandCentreDetector(), lockstep=lockstep,
                         max_frames=args.max_frames, recorder=recorder)
         previous = signal.signal(signal.SIGTERM, lambda *_: engine.stop())
         try:

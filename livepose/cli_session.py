@@ -18,6 +18,28 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     return parser
 
 
+def add_demo_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    parser = subparsers.add_parser("make-demo", help="render the bundled demo recording (a moving synthetic hand)",
+                                   description="Render a few seconds of a smoothly moving synthetic hand as a "
+                                   "livepose session; make run plays it when no RealSense is connected.")
+    parser.add_argument("--out", required=True, metavar="FILE.mcap", help="session file to write")
+    parser.add_argument("--seconds", type=float, default=4.0, help="length in seconds (default 4)")
+    parser.add_argument("--fps", type=float, default=15.0, help="frames per second (default 15)")
+    parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    parser.add_argument("--camera", default="d435_640", help="synthetic camera (default d435_640)")
+    parser.set_defaults(func=run_demo)
+    return parser
+
+
+def run_demo(args: argparse.Namespace) -> int:
+    from livepose.recording.demo import write_demo_session
+
+    out = write_demo_session(args.out, args.seconds, args.fps, args.seed, args.camera,
+                             progress=sys.stderr.isatty())
+    sys.stdout.write(f"{out}: {out.stat().st_size / 1e6:.1f} MB\n")
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
     from livepose.recording.export import export_session
 

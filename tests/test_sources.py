@@ -489,8 +489,8 @@ def test_make_source_errors(tmp_path):
         make_source(str(session))
     with pytest.raises(LivePoseError, match="gone.mcap: no such session file"):
         make_source(str(tmp_path / "gone.mcap"))
-    with pytest.raises(LivePoseError, match="synthetic sources are not in this build yet"):
-        make_source("synthetic:hand")
+    with pytest.raises(LivePoseError, match="synthetic camera 'nowhere'"):
+        make_source("synthetic:hand", camera="nowhere")
     with pytest.raises(LivePoseError, match="synthetic:hand or synthetic:body"):
         make_source("synthetic:cat")
     with pytest.raises(LivePoseError, match="applies to folders of images only"):

@@ -9,6 +9,7 @@ plays a session through the engine like any other source.
 from __future__ import annotations
 
 import logging
+import math
 import struct
 import time
 from collections.abc import Iterator
@@ -105,7 +106,7 @@ class SessionSource(DepthSource):
         self._frames: Iterator[DepthFrame] | None = None
         self._first: DepthFrame | None = None  # kept for the intrinsics
         self._pending: DepthFrame | None = None  # read ahead by open() to check the file
-        self._clock: tuple[float, float] | None = None  # (first frame's t_host_ms, wall start)
+        self._clock: tuple[float, float] | None = None  # (first frame's time stamp in ms, wall start)
 
     @property
     def description(self) -> str:
@@ -157,10 +158,12 @@ class SessionSource(DepthSource):
         return frame
 
     def _wait_for(self, frame: DepthFrame) -> None:
+        """Sleep until ``frame`` is due at the recorded pace (device timestamps, else host receive times)."""
+        stamp = frame.t_device_ms if math.isfinite(frame.t_device_ms) else frame.t_host_ms
         now = time.monotonic()
-        if self._clock is None:
-            self._clock = (frame.t_host_ms, now)
+        if self._clock is None or stamp < self._clock[0]:
+            self._clock = (stamp, now)
             return
-        due = self._clock[1] + (frame.t_host_ms - self._clock[0]) / 1e3
+        due = self._clock[1] + (stamp - self._clock[0]) / 1e3
         while not self.closed and (remaining := due - time.monotonic()) > 0:
             time.sleep(min(remaining, 0.1))

@@ -92,7 +92,8 @@ class SessionRecorder:
     def _run(self, handle) -> None:
         from mcap.writer import CompressionType, Writer
 
-        writer = Writer(handle, chunk_size=4 * 1024 * 1024, compression=CompressionType.NONE)
+        # zstd wins back most of what base64 costs the PNG payloads (JSON messages are text).
+        writer = Writer(handle, chunk_size=4 * 1024 * 1024, compression=CompressionType.ZSTD)
         try:
             writer.start(profile=fmt.PROFILE, library="livepose")
             writer.add_metadata("livepose", {"format_version": str(fmt.FORMAT_VERSION)})

@@ -9,7 +9,7 @@
 ``FILE.db3`` / ``FILE.bag``  a RealSense recording, played by pyrealsense2
 ``FILE.mcap``                a livepose session recording (``livepose live --record``)
 ``FOLDER``                   a folder of depth PNGs with a ``camera.json``
-``synthetic:hand|body``      a synthetic generator (not in this build yet)
+``synthetic:hand|body``      a moving synthetic hand or body (``camera``: a camera name such as sr305)
 ===========================  ====================================================================
 
 Importing this package needs neither pyrealsense2 nor pyk4a: each source
@@ -72,8 +72,9 @@ def make_source(spec: str, *, realtime: bool = False, loop: bool = False, fps: f
         which = argument.strip().lower()
         if which not in SYNTHETIC_KINDS:
             raise LivePoseError(f"source {text!r}: expected synthetic:hand or synthetic:body")
-        raise LivePoseError(f"source {text!r}: synthetic sources are not in this build yet; use a recording "
-                            "(.db3, .bag) or a folder of depth PNGs")
+        from livepose.sources.synthetic import SyntheticSource
+
+        return SyntheticSource(which, camera=None if camera is None else str(camera), fps=fps)
 
     path = Path(text).expanduser()
     suffix = path.suffix.lower()

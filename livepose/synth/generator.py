@@ -28,7 +28,8 @@ from livepose.synth.scene import hand_background, place_bodies, place_hands, roo
 from livepose.synth.sensors import SENSORS, apply_sensor
 
 HAND_CENTRE_JOINTS = (0, 5, 9, 13, 17)  # palm centre = mean of the wrist and the four finger MCPs (HAND21)
-HAND_PARTS_MAX = 49  # part ids above this are scenery (body behind the hand, planes)
+PLANE_PARTS = torch.tensor([60, 61])  # part ids of the wall / floor and the desk / back wall
+BODY_PARTS = torch.tensor([50, 51])  # part ids of the torso and head behind a hand
 
 
 @dataclass(frozen=True)
@@ -102,23 +103,23 @@ def _hand_scene(batch: int, camera: torch.Tensor, width: int, height: int, gener
     joints = placement.apply(hands.joints)
     spheres = hands.spheres.transformed(placement.rotation, placement.translation)
     centre = placement.apply(anchor[:, None])[:, 0]
-    planes, body = hand_background(placement, centre, generator)
-    return hands, joints, spheres.concat(body), centre, planes
+    planes, scenery = hand_background(placement, centre, generator)
+    return hands, joints, spheres, centre, planes, scenery
 
 
 def hand_frames(batch: int, camera: str = "d435_640", generator: torch.Generator | None = None,
                 device: torch.device | str = "cpu", noise: bool = True) -> SynthFrames:
     """Whole frames of a hand in front of ``camera`` (see the module docstring)."""
     cam, width, height, unit = camera_tensor(camera, batch, device)
-    hands, joints, spheres, centre, planes = _hand_scene(batch, cam, width, height, generator, device)
+    hands, joints, spheres, centre, planes, scenery = _hand_scene(batch, cam, width, height, generator, device)
     out = render(spheres.centres, spheres.radii, spheres.parts, cam, height, width, planes=planes,
-                 plane_parts=torch.tensor([60, 61]))
+                 plane_parts=PLANE_PARTS, ellipsoids=scenery, ellipsoid_parts=BODY_PARTS)
     depth = apply_sensor(out.depth, SENSORS[camera], cam[:, 0], torch.ones(batch, device=device), generator) \
         if noise else torch.round(out.depth / unit) * unit
     raw = _to_raw(depth, unit)
     return SynthFrames(depth=raw, depth_mm=raw.float() * unit, part=out.part, joints_mm=joints,
                        joints_uvd=project(joints, cam), centre_uvd=project(centre[:, None], cam)[:, 0],
-                       is_left=hands.is_left, camera=camera, intrinsics=cam[0], depth_unit_mm=unit)
+                       is_left=hands.side, camera=camera, intrinsics=cam[0], depth_unit_mm=unit)
 
 
 def body_frames(batch: int, camera: str = "itop_side", generator: torch.Generator | None = None,
@@ -131,7 +132,7 @@ def body_frames(batch: int, camera: str = "itop_side", generator: torch.Generato
     spheres = bodies.spheres.transformed(placement.rotation, placement.translation)
     planes = room_planes(placement, floor_offset, generator)
     out = render(spheres.centres, spheres.radii, spheres.parts, cam, height, width, planes=planes,
-                 plane_parts=torch.tensor([60, 61]))
+                 plane_parts=PLANE_PARTS)
     depth = apply_sensor(out.depth, SENSORS[camera], cam[:, 0], torch.ones(batch, device=device), generator) \
         if noise else torch.round(out.depth / unit) * unit
     raw = _to_raw(depth, unit)
@@ -157,8 +158,8 @@ def hand_crops(batch: int, crop: CropSettings, cameras: Sequence[str] = ("d435_6
     sizes = torch.tensor([[load_profile(n).intrinsics.width, load_profile(n).intrinsics.height] for n in cameras],
                          dtype=torch.float32, device=device)[choice]
     # Place with the largest image; the margin keeps hands inside every camera's view.
-    hands, joints, spheres, centre, planes = _hand_scene(batch, cams, int(sizes[:, 0].min()),
-                                                         int(sizes[:, 1].min()), generator, device)
+    hands, joints, spheres, centre, planes, scenery = _hand_scene(batch, cams, int(sizes[:, 0].min()),
+                                                                  int(sizes[:, 1].min()), generator, device)
     jitter = (torch.rand(batch, 3, generator=generator, device=device) * 2 - 1) * centre_jitter_mm
     centre_cam = centre + jitter
     centre_uvd = project(centre_cam[:, None], cams)[:, 0]
@@ -169,7 +170,7 @@ def hand_crops(batch: int, crop: CropSettings, cameras: Sequence[str] = ("d435_6
                        centre_uvd[:, 1] + half_v), dim=1)
     virtual = crop_camera(cams[:, 0], cams[:, 1], cams[:, 2], cams[:, 3], box, crop.width)
     out = render(spheres.centres, spheres.radii, spheres.parts, virtual, crop.height, crop.width, planes=planes,
-                 plane_parts=torch.tensor([60, 61]))
+                 plane_parts=PLANE_PARTS, ellipsoids=scenery, ellipsoid_parts=BODY_PARTS, with_parts=False)
     depth = torch.zeros_like(out.depth)
     for index, name in enumerate(cameras):
         members = choice == index

@@ -18,7 +18,6 @@ Functions are pure; tensors stay on their device. Safe from any thread.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import torch
@@ -53,28 +52,35 @@ def crop_camera(fx: torch.Tensor, fy: torch.Tensor, cx: torch.Tensor, cy: torch.
     return torch.stack((fx * sx, fy * sy, (cx - box[:, 0]) * sx, (cy - box[:, 1]) * sy), dim=1)
 
 
-def _window(radius_px: torch.Tensor) -> int:
-    if radius_px.numel() == 0:
-        return 0
-    return int(min(math.ceil(float(radius_px.max())) + 1, MAX_WINDOW_PX))
+WINDOW_BINS = (2, 3, 4, 5, 6, 8, 10, 12, 14, 16, 20, 24, 32, 48, 64, 96, MAX_WINDOW_PX)  # half window sizes: each sphere uses the smallest that fits
 
 
 def render(centres: torch.Tensor, radii: torch.Tensor, parts: torch.Tensor, camera: torch.Tensor, height: int,
-           width: int, planes: torch.Tensor | None = None, plane_parts: torch.Tensor | None = None) -> RenderOutput:
-    """Render the union of spheres (and planes) seen by per-sample pinhole cameras.
+           width: int, planes: torch.Tensor | None = None, plane_parts: torch.Tensor | None = None,
+           ellipsoids: torch.Tensor | None = None, ellipsoid_parts: torch.Tensor | None = None,
+           with_parts: bool = True) -> RenderOutput:
+    """Render the union of spheres (and planes, and ellipsoids) seen by per-sample pinhole cameras.
 
     Args:
         centres: (B, S, 3) sphere centres, camera frame, mm.
-        radii: (B, S) sphere radii, mm (spheres with radius <= 0 or behind the camera are skipped).
+        radii: (B, S) sphere radii, mm (spheres with radius <= 0, behind the camera or off the image are skipped).
         parts: (S,) int part id of each sphere.
         camera: (B, 4) fx, fy, cx, cy in pixels.
         height, width: image size.
         planes: optional (B, P, 4) planes n . X = d as (nx, ny, nz, d), camera frame, mm; a plane with a zero
             normal is ignored. Only hits in front of the camera count.
         plane_parts: (P,) part ids of the planes (default 100, 101, ...).
+        ellipsoids: optional (B, E, 6) axis-aligned ellipsoids (centre x, y, z, semi-axes a, b, c) in mm, drawn
+            analytically for every pixel (cheap for big scenery such as a torso behind a hand); a = 0 skips one.
+        ellipsoid_parts: (E,) part ids (default 80, 81, ...).
+        with_parts: also work out which part each pixel shows (a second pass; training inputs skip it and
+            get an all -1 part map).
 
     Returns:
         :class:`RenderOutput` with depth in mm (0 = no surface) and the part of the nearest surface.
+
+    Each sphere is splatted in the smallest window of :data:`WINDOW_BINS` that holds its projection, so the
+    cost follows each sphere's own size on screen.
     """
     device = centres.device
     batch, count = radii.shape
@@ -84,28 +90,29 @@ def render(centres: torch.Tensor, radii: torch.Tensor, parts: torch.Tensor, came
     owner = torch.full((batch * pixels + 1,), BACKGROUND_PART, device=device, dtype=torch.int16)
 
     z = centres[..., 2]
-    visible = (radii > 0) & (z > radii)
     u = fx[:, None] * centres[..., 0] / z.clamp_min(1e-3) + cx[:, None]
     v = fy[:, None] * centres[..., 1] / z.clamp_min(1e-3) + cy[:, None]
-    radius_px = torch.where(visible, torch.maximum(fx, fy)[:, None] * radii / (z - radii * 0.999).clamp_min(1e-3),
-                            torch.zeros_like(radii))
+    radius_px = torch.maximum(fx, fy)[:, None] * radii / (z - radii * 0.999).clamp_min(1e-3)
+    half = radius_px.ceil() + 1
+    visible = ((radii > 0) & (z > radii) & (u + half >= 0) & (u - half < width) & (v + half >= 0)
+               & (v - half < height))
+    sphere_parts = parts.to(device).to(torch.int16).expand(batch, count)
 
     hits: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = []
-    # Window sizes by part: small windows for fingers, larger ones for the palm and the forearm.
-    for part in torch.unique(parts).tolist():
-        members = (parts == part).nonzero().flatten()
-        half = _window(radius_px[:, members])
-        if half == 0:
+    lower = 0
+    for upper in WINDOW_BINS:
+        members = (visible & (half > lower) & (half <= upper)) if upper < MAX_WINDOW_PX else (visible & (half > lower))
+        lower = upper
+        b_index, s_index = members.nonzero(as_tuple=True)
+        if b_index.numel() == 0:
             continue
-        offsets = torch.arange(-half, half + 1, device=device)
-        du = offsets.view(1, 1, 1, -1)
-        dv = offsets.view(1, 1, -1, 1)
-        pu = torch.round(u[:, members]).long()[..., None, None] + du  # (B, m, w, w)
-        pv = torch.round(v[:, members]).long()[..., None, None] + dv
-        rx = (pu - cx.view(-1, 1, 1, 1)) / fx.view(-1, 1, 1, 1)
-        ry = (pv - cy.view(-1, 1, 1, 1)) / fy.view(-1, 1, 1, 1)
-        c = centres[:, members][..., None, None, :]
-        r = radii[:, members][..., None, None]
+        offsets = torch.arange(-upper, upper + 1, device=device)
+        pu = torch.round(u[b_index, s_index]).long()[:, None, None] + offsets.view(1, 1, -1)  # (N, w, w)
+        pv = torch.round(v[b_index, s_index]).long()[:, None, None] + offsets.view(1, -1, 1)
+        rx = (pu - cx[b_index].view(-1, 1, 1)) / fx[b_index].view(-1, 1, 1)
+        ry = (pv - cy[b_index].view(-1, 1, 1)) / fy[b_index].view(-1, 1, 1)
+        c = centres[b_index, s_index][:, None, None, :]
+        r = radii[b_index, s_index][:, None, None]
         # Ray X = t * (rx, ry, 1): |t d - c|^2 = r^2.
         dd = rx * rx + ry * ry + 1.0
         dc = rx * c[..., 0] + ry * c[..., 1] + c[..., 2]
@@ -113,33 +120,62 @@ def render(centres: torch.Tensor, radii: torch.Tensor, parts: torch.Tensor, came
         disc = dc * dc - dd * cc
         t = (dc - torch.sqrt(disc.clamp_min(0))) / dd
         ok = (disc >= 0) & (t > 0) & (pu >= 0) & (pu < width) & (pv >= 0) & (pv < height)
-        ok &= visible[:, members][..., None, None]
-        b = torch.arange(batch, device=device).view(-1, 1, 1, 1)
-        index = torch.where(ok, b * pixels + pv.clamp(0, height - 1) * width + pu.clamp(0, width - 1),
-                            torch.full_like(pu, batch * pixels))
-        index, t = index.flatten(), torch.where(ok, t, torch.full_like(t, float("inf"))).flatten()
+        hit_n, hit_row, hit_col = ok.nonzero(as_tuple=True)
+        index = b_index[hit_n] * pixels + pv[hit_n, hit_row, 0] * width + pu[hit_n, 0, hit_col]
+        t = t[hit_n, hit_row, hit_col]
         zbuf.scatter_reduce_(0, index, t, reduce="amin")
-        hits.append((index, t, torch.full_like(index, part, dtype=torch.int16)))
+        if with_parts:
+            hits.append((index, t, sphere_parts[b_index[hit_n], s_index[hit_n]]))
     for index, t, part_ids in hits:
         winner = t == zbuf[index]
         owner[index[winner]] = part_ids[winner]
 
     depth = zbuf[:-1].view(batch, height, width)
     part_map = owner[:-1].view(batch, height, width)
+    if ellipsoids is not None and ellipsoids.shape[1] > 0:
+        depth, part_map = _add_ellipsoids(depth, part_map, ellipsoids.to(depth.dtype), camera, ellipsoid_parts)
     if planes is not None and planes.shape[1] > 0:
         depth, part_map = _add_planes(depth, part_map, planes.to(depth.dtype), camera, plane_parts)
     depth = torch.where(torch.isfinite(depth), depth, torch.zeros_like(depth))
     return RenderOutput(depth.float(), part_map)
 
 
+def _pixel_rays(camera: torch.Tensor, height: int, width: int, dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor]:
+    """(B, 1, W) and (B, H, 1) ray slopes x/z and y/z of every pixel centre."""
+    device = camera.device
+    fx, fy, cx, cy = (camera[:, i].to(dtype).view(-1, 1, 1) for i in range(4))
+    us = torch.arange(width, device=device, dtype=dtype).view(1, 1, -1)
+    vs = torch.arange(height, device=device, dtype=dtype).view(1, -1, 1)
+    return (us - cx) / fx, (vs - cy) / fy
+
+
+def _add_ellipsoids(depth: torch.Tensor, part_map: torch.Tensor, ellipsoids: torch.Tensor, camera: torch.Tensor,
+                    parts: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
+    batch, height, width = depth.shape
+    rx, ry = _pixel_rays(camera, height, width, depth.dtype)
+    for e in range(ellipsoids.shape[1]):
+        centre = ellipsoids[:, e, :3].view(-1, 3, 1, 1)
+        axes = ellipsoids[:, e, 3:].clamp_min(1e-6).view(-1, 3, 1, 1)
+        present = (ellipsoids[:, e, 3] > 0).view(-1, 1, 1)
+        # Scale space by 1/axes: the ellipsoid becomes the unit sphere around c / axes.
+        dx, dy, dz = rx / axes[:, 0], ry / axes[:, 1], 1.0 / axes[:, 2]
+        cx_, cy_, cz_ = centre[:, 0] / axes[:, 0], centre[:, 1] / axes[:, 1], centre[:, 2] / axes[:, 2]
+        dd = dx * dx + dy * dy + dz * dz
+        dc = dx * cx_ + dy * cy_ + dz * cz_
+        cc = cx_ * cx_ + cy_ * cy_ + cz_ * cz_ - 1.0
+        disc = dc * dc - dd * cc
+        t = (dc - torch.sqrt(disc.clamp_min(0))) / dd
+        hit = present & (disc >= 0) & (t > 0) & (t < depth)
+        depth = torch.where(hit, t, depth)
+        pid = int(parts[e]) if parts is not None else 80 + e
+        part_map = torch.where(hit, torch.full_like(part_map, pid), part_map)
+    return depth, part_map
+
+
 def _add_planes(depth: torch.Tensor, part_map: torch.Tensor, planes: torch.Tensor, camera: torch.Tensor,
                 plane_parts: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
     batch, height, width = depth.shape
-    device = depth.device
-    fx, fy, cx, cy = (camera[:, i].to(depth.dtype).view(-1, 1, 1) for i in range(4))
-    us = torch.arange(width, device=device, dtype=depth.dtype).view(1, 1, -1)
-    vs = torch.arange(height, device=device, dtype=depth.dtype).view(1, -1, 1)
-    rx, ry = (us - cx) / fx, (vs - cy) / fy
+    rx, ry = _pixel_rays(camera, height, width, depth.dtype)
     for p in range(planes.shape[1]):
         n = planes[:, p, :3].view(-1, 3, 1, 1)
         d = planes[:, p, 3].view(-1, 1, 1)

@@ -19,8 +19,6 @@ from dataclasses import dataclass
 
 import torch
 
-from livepose.synth.geometry import SphereSet
-
 
 def rotation_x(angle: torch.Tensor) -> torch.Tensor:
     c, s = torch.cos(angle), torch.sin(angle)
@@ -99,12 +97,12 @@ def place_hands(anchor: torch.Tensor, camera: torch.Tensor, width: int, height: 
 
 
 def hand_background(placement: Placement, anchor_cam: torch.Tensor, generator: torch.Generator | None,
-                    ) -> tuple[torch.Tensor, SphereSet | None]:
-    """Planes and blobs behind a hand: (B, 2, 4) planes and an optional torso made of spheres.
+                    ) -> tuple[torch.Tensor, torch.Tensor]:
+    """Scenery behind a hand: (B, 2, 4) planes and (B, 2, 6) ellipsoids (the user's torso and head).
 
     Per sample one of: nothing but a far wall (1.5-4 m), a wall 150-600 mm behind the hand, the user's
-    body 150-450 mm behind the hand (a torso of spheres) with a far wall, or a desk plane 50-300 mm below
-    the hand with a far wall.
+    body (torso front 150-450 mm behind the hand, head above it) with a far wall, or a desk plane
+    50-300 mm below the hand with a far wall.
     """
     batch, device = anchor_cam.shape[0], anchor_cam.device
     kind = torch.randint(0, 4, (batch,), generator=generator, device=device)
@@ -128,22 +126,21 @@ def hand_background(placement: Placement, anchor_cam: torch.Tensor, generator: t
     desk = torch.where((kind == 3).view(-1, 1), desk, torch.zeros_like(desk))
     planes = torch.stack((wall, desk), dim=1)
 
-    # The user's body: a torso-sized slab of spheres behind and below the hand.
-    grid = torch.stack(torch.meshgrid(torch.linspace(-1, 1, 5, device=device), torch.linspace(-1, 1, 6, device=device),
-                                      indexing="ij"), dim=-1).reshape(-1, 2)
-    half_width = _uniform(150.0, 220.0, batch, generator, device)
-    half_height = _uniform(220.0, 300.0, batch, generator, device)
-    behind = depth + _uniform(150.0, 450.0, batch, generator, device)
-    side = _uniform(-150.0, 150.0, batch, generator, device)
-    down = _uniform(100.0, 350.0, batch, generator, device)
-    centres = torch.stack((anchor_cam[:, None, 0] + side[:, None] + grid[None, :, 0] * half_width[:, None],
-                           anchor_cam[:, None, 1] + down[:, None] + grid[None, :, 1] * half_height[:, None],
-                           behind[:, None] + 60.0 * (grid[None, :, 0] ** 2)), dim=-1)
-    radii = torch.where((kind == 2).view(-1, 1), torch.full(centres.shape[:2], 95.0, device=device),
-                        torch.zeros(centres.shape[:2], device=device))
-    body = SphereSet(centres=centres, radii=radii,
-                     parts=torch.full((centres.shape[1],), 50, dtype=torch.long, device=device))
-    return planes, body
+    # The user's body: a torso ellipsoid behind and below the hand, and a head above it.
+    semi = torch.stack((_uniform(150.0, 220.0, batch, generator, device),
+                        _uniform(250.0, 330.0, batch, generator, device),
+                        _uniform(90.0, 140.0, batch, generator, device)), dim=1)
+    front = depth + _uniform(150.0, 450.0, batch, generator, device)
+    torso_centre = torch.stack((anchor_cam[:, 0] + _uniform(-150.0, 150.0, batch, generator, device),
+                                anchor_cam[:, 1] + _uniform(100.0, 350.0, batch, generator, device),
+                                front + semi[:, 2]), dim=1)
+    head_r = _uniform(85.0, 105.0, batch, generator, device)
+    head_centre = torso_centre - torch.stack((torch.zeros_like(head_r), semi[:, 1] + 1.2 * head_r,
+                                              semi[:, 2] - head_r), dim=1)
+    present = (kind == 2).float().view(-1, 1)
+    torso = torch.cat((torso_centre, semi * present), dim=1)
+    head = torch.cat((head_centre, head_r.view(-1, 1).expand(-1, 3) * present), dim=1)
+    return planes, torch.stack((torso, head), dim=1)
 
 
 def place_bodies(batch: int, top_view: bool, generator: torch.Generator | None,
