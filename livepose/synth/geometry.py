@@ -40,7 +40,8 @@ class SphereSet:
             raise ValueError(f"SphereSet: radii must be (B, S) = {tuple(self.centres.shape[:2])}, "
                              f"got {tuple(self.radii.shape)}")
         if self.parts.shape != (self.centres.shape[1],):
-            raise ValueError(f"SphereSet: parts must be (S,) = ({self.centres.shape[1]},), got {tuple(self.parts.shape)}")
+            raise ValueError(f"SphereSet: parts must be (S,) = ({self.centres.shape[1]},), "
+                             f"got {tuple(self.parts.shape)}")
 
     @property
     def batch_size(self) -> int:

@@ -52,7 +52,8 @@ def crop_camera(fx: torch.Tensor, fy: torch.Tensor, cx: torch.Tensor, cy: torch.
     return torch.stack((fx * sx, fy * sy, (cx - box[:, 0]) * sx, (cy - box[:, 1]) * sy), dim=1)
 
 
-WINDOW_BINS = (2, 3, 4, 5, 6, 8, 10, 12, 14, 16, 20, 24, 32, 48, 64, 96, MAX_WINDOW_PX)  # half window sizes: each sphere uses the smallest that fits
+# Half window sizes: each sphere is splatted in the smallest that holds it.
+WINDOW_BINS = (2, 3, 4, 5, 6, 8, 10, 12, 14, 16, 20, 24, 32, 48, 64, 96, MAX_WINDOW_PX)
 
 
 def render(centres: torch.Tensor, radii: torch.Tensor, parts: torch.Tensor, camera: torch.Tensor, height: int,
