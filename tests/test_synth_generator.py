@@ -1,0 +1,138 @@
+"""Synthetic frames and crops: exact joints on the rendered surface, cameras, determinism, the CLI."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from livepose.calibration import load_profile
+from livepose.detect.crop import crop_hand
+from livepose.runtime.default_model import HAND_CROP
+from livepose.synth.dataset import SplitFolder, SyntheticHandCrops
+from livepose.synth.generator import body_frames, hand_crops, hand_frames
+from livepose.synth.sensors import SENSORS
+
+REPO = Path(__file__).resolve().parents[1]
+# The finger part of each HAND21 finger joint past the MCP (2 thumb, 3 index, 4 middle, 5 ring, 6 little); wrist,
+# thumb CMC and finger MCPs sit where palm, forearm and finger meet and are checked in 3D in test_synth_hand.
+FINGER_JOINT_PART = {2: 2, 3: 2, 4: 2, **{base + k: finger for finger, base in zip(range(3, 7), (5, 9, 13, 17),
+                                                                                  strict=True) for k in (1, 2, 3)}}
+
+
+def test_visible_joints_lie_on_the_rendered_surface() -> None:
+    frames = hand_frames(16, camera="d435_640", generator=torch.Generator().manual_seed(0), noise=False)
+    behind, close = [], []
+    for b in range(16):
+        for j in range(21):
+            u, v, d = frames.joints_uvd[b, j].tolist()
+            iu, iv = round(u), round(v)
+            if not (0 <= iu < 640 and 0 <= iv < 480) or float(frames.depth_mm[b, iv, iu]) == 0:
+                continue
+            surface = float(frames.depth_mm[b, iv, iu])
+            # No joint floats in front of the rendered surface: joints are inside the hand or behind it.
+            behind.append(surface <= d + 1.0)
+            if FINGER_JOINT_PART.get(j) == int(frames.part[b, iv, iu]):
+                # Where a finger joint's own finger is what the pixel shows, the surface is within the finger's
+                # radius (about 14 mm at most) -- except when the finger is seen end-on, hence the 85 %.
+                close.append(-1.0 <= d - surface < 15.0)
+    assert len(behind) > 150 and all(behind)
+    assert len(close) > 60 and np.mean(close) > 0.85, np.mean(close)
+
+
+@pytest.mark.parametrize("camera", sorted(SENSORS))
+def test_every_camera_renders_at_its_own_resolution_and_unit(camera: str) -> None:
+    kind = body_frames if camera.startswith("itop") else hand_frames
+    frames = kind(2, camera=camera, generator=torch.Generator().manual_seed(1))
+    intr = load_profile(camera).intrinsics
+    assert frames.depth.shape == (2, intr.height, intr.width) and frames.depth.dtype == torch.uint16
+    assert frames.depth_unit_mm == SENSORS[camera].unit_mm
+    assert torch.equal(frames.depth_mm, frames.depth.float() * frames.depth_unit_mm)
+    assert (frames.depth_mm > 0).float().mean() > 0.05
+    # Joints project with the camera's own intrinsics.
+    xyz = frames.joints_mm[0, 0]
+    assert abs(float(xyz[0] * intr.fx / xyz[2] + intr.cx - frames.joints_uvd[0, 0, 0])) < 1e-3
+
+
+def test_same_seed_same_frames_different_seed_different() -> None:
+    a = hand_frames(3, camera="sr305", generator=torch.Generator().manual_seed(7))
+    b = hand_frames(3, camera="sr305", generator=torch.Generator().manual_seed(7))
+    c = hand_frames(3, camera="sr305", generator=torch.Generator().manual_seed(8))
+    assert torch.equal(a.depth, b.depth) and torch.equal(a.joints_mm, b.joints_mm)
+    assert not torch.equal(a.depth, c.depth)
+
+
+def test_crops_match_the_real_crop_protocol() -> None:
+    """A directly rendered crop equals cropping the full render the official way (noise off), up to resampling."""
+    generator = torch.Generator().manual_seed(3)
+    batch = hand_crops(4, HAND_CROP, cameras=("d435_640",), generator=generator)
+    assert batch.inputs.shape == (4, 1, 176, 176) and batch.targets.shape == (4, 21, 3)
+    # Targets: crop pixels of the joints, depth relative to the crop centre.
+    box, uvd = batch.box, batch.targets
+    assert ((uvd[..., :2] > -60) & (uvd[..., :2] < 236)).all()
+    assert (uvd[..., 2].abs() < 200).all()
+    # Inputs follow the official normalisation: background at the centre depth -> (0 - mean) / std.
+    flat = (0.0 - HAND_CROP.mean) / HAND_CROP.std
+    assert ((batch.inputs - flat).abs() < 1e-5).float().mean() > 0.2
+    assert batch.inputs.abs().max() <= HAND_CROP.depth_thres / HAND_CROP.std + 1e-4
+    assert torch.all(box[:, 2] > box[:, 0])
+
+
+def test_crop_targets_agree_with_crop_hand_on_a_rendered_frame() -> None:
+    """The training target convention equals livepose.detect.crop's on a whole synthetic frame."""
+    from livepose.detect.crop import image_to_crop
+
+    frames = hand_frames(1, camera="d435_640", generator=torch.Generator().manual_seed(5), noise=False)
+    intr = load_profile("d435_640").intrinsics
+    centre = frames.centre_uvd[0].numpy()
+    _, crop = crop_hand(frames.depth_mm[0].numpy(), centre, intr, HAND_CROP)
+    target = image_to_crop(frames.joints_uvd[0].numpy(), crop)
+    half = HAND_CROP.xy_thres_mm * intr.fx / centre[2]
+    expected_u = (frames.joints_uvd[0, :, 0].numpy() - (centre[0] - half)) * 176 / (2 * half)
+    # Same up to the border clipping and the float32 box of the official protocol.
+    if crop.x_min > 0 and crop.x_max < intr.width - 1:
+        assert np.abs(target[:, 0] - expected_u).max() < 0.05
+
+
+def test_dataset_batches_are_reproducible() -> None:
+    data = SyntheticHandCrops(HAND_CROP, batches=3, batch_size=4, seed=11)
+    assert len(data) == 3
+    first, again = data[1], data[1]
+    assert torch.equal(first.inputs, again.inputs) and torch.equal(first.targets, again.targets)
+    assert not torch.equal(data[0].inputs, first.inputs)
+    with pytest.raises(IndexError):
+        data[3]
+
+
+def digest(folder: Path) -> dict[str, str]:
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir())}
+
+
+def test_cli_writes_identical_files_for_the_same_seed_and_a_preview(tmp_path: Path) -> None:
+    def synth(out: Path, seed: int, *extra: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "livepose.cli", "synth", "hand", "--count", "5", "--seed",
+                               str(seed), "--camera", "sr305", "--out", str(out), *extra], capture_output=True,
+                              text=True, timeout=300, cwd=REPO)
+
+    done = synth(tmp_path / "a", 4, "--preview", str(tmp_path / "grid.png"))
+    assert done.returncode == 0, done.stderr
+    assert synth(tmp_path / "b", 4).returncode == 0
+    assert synth(tmp_path / "c", 5).returncode == 0
+    assert digest(tmp_path / "a") == digest(tmp_path / "b")
+    assert digest(tmp_path / "a") != digest(tmp_path / "c")
+    assert (tmp_path / "grid.png").stat().st_size > 10_000
+    labels = json.loads((tmp_path / "a" / "labels.json").read_text())
+    assert labels["layout"] == "hand21" and len(labels["frames"]) == 5
+    split = SplitFolder(tmp_path / "a")
+    sample = split[0]
+    assert sample["depth"].dtype == np.uint16 and sample["joints_mm"].shape == (21, 3)
+    assert split.depth_unit_mm == 0.125
+    bad = subprocess.run([sys.executable, "-m", "livepose.cli", "synth", "hand", "--camera", "nowhere", "--out",
+                          str(tmp_path / "d")], capture_output=True, text=True, timeout=120, cwd=REPO)
+    assert bad.returncode == 2 and "nowhere" in bad.stderr and "Traceback" not in bad.stderr
