@@ -55,8 +55,8 @@ def main() -> int:
     whole = timed(reference, max(1, args.repeats // 2), args.device)
     name = torch.cuda.get_device_name() if args.device == "cuda" else f"CPU, {torch.get_num_threads()} threads"
     sys.stdout.write(f"device: {name}\n")
-    sys.stdout.write(f"direct crops (render into the 176x176 crop + sensor model): {args.batch / direct:8.1f} crops/s\n")
-    sys.stdout.write(f"reference (render 640x480 frames, then the official crop):  {args.batch / whole:8.1f} crops/s\n")
+    sys.stdout.write(f"direct crops (render into the 176x176 crop, sensor model): {args.batch / direct:8.1f} crops/s\n")
+    sys.stdout.write(f"reference (render 640x480 frames, then the official crop): {args.batch / whole:8.1f} crops/s\n")
     sys.stdout.write(f"ratio: {whole / direct:.2f}x\n")
     return 0
 

@@ -138,3 +138,26 @@ def test_headless_cli_errors_are_one_line(tmp_path: Path, small_model: Path) -> 
                            str(small_model), "--headless"], capture_output=True, text=True, timeout=120, cwd=REPO)
     assert done.returncode == 2 and "Traceback" not in done.stderr
     assert str(empty) in done.stderr.strip().splitlines()[-1]
+
+
+def test_ctrl_c_stops_cleanly_with_a_summary(small_model: Path, tmp_path: Path) -> None:
+    import signal
+    import time
+
+    out = tmp_path / "live.jsonl"
+    process = subprocess.Popen([sys.executable, str(REPO / "run_live.py"), "--source", "synthetic:hand", "--model",
+                                str(small_model), "--headless", "--out", str(out)], cwd=REPO,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while (not out.exists() or out.stat().st_size == 0) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 0, stderr
+    assert "processed of" in stderr and "Traceback" not in stderr
+    lines = out.read_text().splitlines()
+    assert lines and all(json.loads(line)["layout"] == "hand21" for line in lines)
