@@ -51,7 +51,7 @@ from dataclasses import dataclass, fields
 
 import torch
 
-from livepose.synth.geometry import SphereSet, bone_spheres
+from livepose.synth.geometry import SphereSet, bone_spheres, rotation_x, rotation_y, rotation_z
 
 FAMILIES = ("standing", "walking", "reaching", "sitting", "bending", "arms_crossed", "waving")
 PART_NAMES = ("head", "torso", "right_arm", "left_arm", "right_leg", "left_leg")
@@ -495,22 +495,10 @@ def sample_pose(batch: int, generator: torch.Generator | None = None, device: to
 # Forward kinematics
 
 
-def _rot_x(a: torch.Tensor) -> torch.Tensor:
-    c, s = torch.cos(a), torch.sin(a)
-    o, z = torch.ones_like(a), torch.zeros_like(a)
-    return torch.stack((o, z, z, z, c, -s, z, s, c), dim=-1).view(*a.shape, 3, 3)
 
 
-def _rot_y(a: torch.Tensor) -> torch.Tensor:
-    c, s = torch.cos(a), torch.sin(a)
-    o, z = torch.ones_like(a), torch.zeros_like(a)
-    return torch.stack((c, z, s, z, o, z, -s, z, c), dim=-1).view(*a.shape, 3, 3)
 
 
-def _rot_z(a: torch.Tensor) -> torch.Tensor:
-    c, s = torch.cos(a), torch.sin(a)
-    o, z = torch.ones_like(a), torch.zeros_like(a)
-    return torch.stack((c, -s, z, s, c, z, z, z, o), dim=-1).view(*a.shape, 3, 3)
 
 
 def _apply(r: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
@@ -530,19 +518,19 @@ def forward_kinematics(shape: BodyShape, pose: BodyPose) -> torch.Tensor:
     zero = torch.zeros_like(shape.height)
 
     # Upper body: lean about the pelvis (hips' midpoint, at the origin for now).
-    r_lean = _rot_x(-pose.torso_lean) @ _rot_z(-pose.torso_side)
-    r_chest = r_lean @ _rot_y(pose.torso_twist)
+    r_lean = rotation_x(-pose.torso_lean) @ rotation_z(-pose.torso_side)
+    r_chest = r_lean @ rotation_y(pose.torso_twist)
     neck = _apply(r_lean, _vec(zero, shape.spine, zero, zero))
     torso = neck * shape.torso_frac[:, None]
     shoulder_local = _vec(side[None] * shape.shoulder_half[:, None], -shape.shoulder_drop[:, None].expand(-1, 2),
                           0.0, shape.shoulder_half[:, None].expand(-1, 2))  # (B, 2, 3)
     shoulders = neck[:, None] + _apply(r_chest[:, None], shoulder_local)
-    r_head = r_chest @ _rot_y(-pose.head_yaw) @ _rot_x(-pose.head_pitch)
+    r_head = r_chest @ rotation_y(-pose.head_yaw) @ rotation_x(-pose.head_pitch)
     head = neck + _apply(r_head, _vec(zero, shape.head_offset, -0.1 * shape.head_r, zero))
 
     # Arms: R = chest . Rx(flex) . Rz(side * abd) . Ry(side * rot); the forearm bends towards local -z.
-    r_upper = (r_chest[:, None] @ _rot_x(pose.shoulder_flex) @ _rot_z(side * pose.shoulder_abd)
-               @ _rot_y(side * pose.shoulder_rot))
+    r_upper = (r_chest[:, None] @ rotation_x(pose.shoulder_flex) @ rotation_z(side * pose.shoulder_abd)
+               @ rotation_y(side * pose.shoulder_rot))
     down = _vec(0.0, -1.0, 0.0, pose.shoulder_flex)
     elbows = shoulders + _apply(r_upper, down) * shape.upper_arm[:, None, None]
     e = pose.elbow_flex
@@ -551,7 +539,7 @@ def forward_kinematics(shape: BodyShape, pose: BodyPose) -> torch.Tensor:
 
     # Legs: R = Rx(flex) . Rz(side * abd) . Ry(side * rot); the shank bends towards local +z.
     hips = _vec(side[None] * shape.hip_half[:, None], 0.0, 0.0, pose.hip_flex)
-    r_thigh = _rot_x(pose.hip_flex) @ _rot_z(side * pose.hip_abd) @ _rot_y(side * pose.hip_rot)
+    r_thigh = rotation_x(pose.hip_flex) @ rotation_z(side * pose.hip_abd) @ rotation_y(side * pose.hip_rot)
     knees = hips + _apply(r_thigh, down) * shape.thigh[:, None, None]
     k = pose.knee_flex
     shank_dir = _apply(r_thigh, _vec(torch.zeros_like(k), -torch.cos(k), torch.sin(k), k))

@@ -113,3 +113,24 @@ def chain_count(max_length_over_radius: float, spacing: float = SPHERE_SPACING) 
             below about 3% of the radius, 0.8 below about 8%).
     """
     return max(2, math.ceil(max_length_over_radius / spacing - 1e-9) + 1)
+
+
+def rotation_x(angle: torch.Tensor) -> torch.Tensor:
+    """(..., 3, 3) rotations by ``angle`` (..., radians) about x (right-handed)."""
+    c, s = torch.cos(angle), torch.sin(angle)
+    one, zero = torch.ones_like(angle), torch.zeros_like(angle)
+    return torch.stack([one, zero, zero, zero, c, -s, zero, s, c], dim=-1).view(*angle.shape, 3, 3)
+
+
+def rotation_y(angle: torch.Tensor) -> torch.Tensor:
+    """(..., 3, 3) rotations by ``angle`` (..., radians) about y."""
+    c, s = torch.cos(angle), torch.sin(angle)
+    one, zero = torch.ones_like(angle), torch.zeros_like(angle)
+    return torch.stack([c, zero, s, zero, one, zero, -s, zero, c], dim=-1).view(*angle.shape, 3, 3)
+
+
+def rotation_z(angle: torch.Tensor) -> torch.Tensor:
+    """(..., 3, 3) rotations by ``angle`` (..., radians) about z."""
+    c, s = torch.cos(angle), torch.sin(angle)
+    one, zero = torch.ones_like(angle), torch.zeros_like(angle)
+    return torch.stack([c, -s, zero, s, c, zero, zero, zero, one], dim=-1).view(*angle.shape, 3, 3)

@@ -36,7 +36,7 @@ from dataclasses import dataclass
 import torch
 
 from livepose.skeletons import HAND21
-from livepose.synth.geometry import SphereSet, bone_spheres, chain_count
+from livepose.synth.geometry import SphereSet, bone_spheres, chain_count, rotation_x, rotation_y, rotation_z
 
 # --------------------------------------------------------------------------------------------------
 # Joints and parts
@@ -454,22 +454,10 @@ def sample_pose(batch: int, generator: torch.Generator | None = None, device: to
 # --------------------------------------------------------------------------------------------------
 
 
-def _rot_x(angle: torch.Tensor) -> torch.Tensor:
-    c, s = torch.cos(angle), torch.sin(angle)
-    one, zero = torch.ones_like(angle), torch.zeros_like(angle)
-    return torch.stack((one, zero, zero, zero, c, -s, zero, s, c), dim=-1).view(*angle.shape, 3, 3)
 
 
-def _rot_y(angle: torch.Tensor) -> torch.Tensor:
-    c, s = torch.cos(angle), torch.sin(angle)
-    one, zero = torch.ones_like(angle), torch.zeros_like(angle)
-    return torch.stack((c, zero, s, zero, one, zero, -s, zero, c), dim=-1).view(*angle.shape, 3, 3)
 
 
-def _rot_z(angle: torch.Tensor) -> torch.Tensor:
-    c, s = torch.cos(angle), torch.sin(angle)
-    one, zero = torch.ones_like(angle), torch.zeros_like(angle)
-    return torch.stack((c, -s, zero, s, c, zero, zero, zero, one), dim=-1).view(*angle.shape, 3, 3)
 
 
 def _thumb_rest(device: torch.device, dtype: torch.dtype) -> torch.Tensor:
@@ -509,26 +497,26 @@ def _fk_anatomical(shape: HandShape, pose: HandPose) -> torch.Tensor:
     cup = angles[:, DOF_INDEX["palm_cup"]]
     for f, name in enumerate(LONG_FINGERS, start=1):
         fx, fy, fz = MCP_LAYOUT[name]
-        cupping = _rot_y(cup * CUP_WEIGHT[name])
+        cupping = rotation_y(cup * CUP_WEIGHT[name])
         mcp = (cupping @ torch.stack((fx * width, fy * length, fz * length), dim=1)[:, :, None])[..., 0]
         splay = torch.full_like(length, math.radians(REST_SPLAY_DEG[name]))
-        r_mcp = (cupping @ _rot_z(-(splay + angles[:, DOF_INDEX[f"{name}_mcp_abd"]]))
-                 @ _rot_x(angles[:, DOF_INDEX[f"{name}_mcp_flex"]]))
+        r_mcp = (cupping @ rotation_z(-(splay + angles[:, DOF_INDEX[f"{name}_mcp_abd"]]))
+                 @ rotation_x(angles[:, DOF_INDEX[f"{name}_mcp_flex"]]))
         pip = mcp + along(r_mcp, bones[:, f, 0])
-        r_pip = r_mcp @ _rot_x(angles[:, DOF_INDEX[f"{name}_pip_flex"]])
+        r_pip = r_mcp @ rotation_x(angles[:, DOF_INDEX[f"{name}_pip_flex"]])
         dip = pip + along(r_pip, bones[:, f, 1])
-        r_dip = r_pip @ _rot_x(angles[:, DOF_INDEX[f"{name}_dip_flex"]])
+        r_dip = r_pip @ rotation_x(angles[:, DOF_INDEX[f"{name}_dip_flex"]])
         tip = dip + along(r_dip, bones[:, f, 2])
         joints[:, list(FINGER_JOINTS[name])] = torch.stack((mcp, pip, dip, tip), dim=1)
 
     tx, ty, tz = THUMB_CMC_LAYOUT
     cmc = torch.stack((tx * width, ty * length, tz * length), dim=1)
-    r_cmc = (_rot_z(angles[:, DOF_INDEX["thumb_cmc_flex"]]) @ _rot_y(-angles[:, DOF_INDEX["thumb_cmc_abd"]])
-             @ _thumb_rest(device, dtype) @ _rot_y(-angles[:, DOF_INDEX["thumb_cmc_opp"]]))
+    r_cmc = (rotation_z(angles[:, DOF_INDEX["thumb_cmc_flex"]]) @ rotation_y(-angles[:, DOF_INDEX["thumb_cmc_abd"]])
+             @ _thumb_rest(device, dtype) @ rotation_y(-angles[:, DOF_INDEX["thumb_cmc_opp"]]))
     t_mcp = cmc + along(r_cmc, bones[:, 0, 0])
-    r_mcp = r_cmc @ _rot_x(angles[:, DOF_INDEX["thumb_mcp_flex"]])
+    r_mcp = r_cmc @ rotation_x(angles[:, DOF_INDEX["thumb_mcp_flex"]])
     t_ip = t_mcp + along(r_mcp, bones[:, 0, 1])
-    r_ip = r_mcp @ _rot_x(angles[:, DOF_INDEX["thumb_ip_flex"]])
+    r_ip = r_mcp @ rotation_x(angles[:, DOF_INDEX["thumb_ip_flex"]])
     t_tip = t_ip + along(r_ip, bones[:, 0, 2])
     joints[:, 1:5] = torch.stack((cmc, t_mcp, t_ip, t_tip), dim=1)
     return joints
@@ -651,7 +639,7 @@ def _forearm(shape: HandShape, pose: HandPose | None, batch: int, device: torch.
     else:
         flex = torch.deg2rad(pose["wrist_flex"].to(device=device, dtype=dtype))
         dev = torch.deg2rad(pose["wrist_dev"].to(device=device, dtype=dtype))
-        rotation = _rot_x(flex) @ _rot_z(-dev)  # hand relative to forearm
+        rotation = rotation_x(flex) @ rotation_z(-dev)  # hand relative to forearm
     axis = -rotation[:, 1, :]  # -R^T y: from the wrist toward the elbow
     across = rotation[:, 0, :]  # R^T x: across the forearm, radial
     length = shape.palm_length

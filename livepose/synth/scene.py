@@ -19,23 +19,7 @@ from dataclasses import dataclass
 
 import torch
 
-
-def rotation_x(angle: torch.Tensor) -> torch.Tensor:
-    c, s = torch.cos(angle), torch.sin(angle)
-    one, zero = torch.ones_like(angle), torch.zeros_like(angle)
-    return torch.stack([one, zero, zero, zero, c, -s, zero, s, c], dim=-1).view(*angle.shape, 3, 3)
-
-
-def rotation_y(angle: torch.Tensor) -> torch.Tensor:
-    c, s = torch.cos(angle), torch.sin(angle)
-    one, zero = torch.ones_like(angle), torch.zeros_like(angle)
-    return torch.stack([c, zero, s, zero, one, zero, -s, zero, c], dim=-1).view(*angle.shape, 3, 3)
-
-
-def rotation_z(angle: torch.Tensor) -> torch.Tensor:
-    c, s = torch.cos(angle), torch.sin(angle)
-    one, zero = torch.ones_like(angle), torch.zeros_like(angle)
-    return torch.stack([c, -s, zero, s, c, zero, zero, zero, one], dim=-1).view(*angle.shape, 3, 3)
+from livepose.synth.geometry import rotation_x, rotation_y, rotation_z
 
 
 def _uniform(low: float, high: float, batch: int, generator: torch.Generator | None,
