@@ -6,13 +6,19 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.livepose-installed
 # libusb: pyrealsense2's USB backend.
-DEB_PACKAGES := libusb-1.0-0
+# The viewer (PyQt5's wheels bundle Qt but not these): OpenGL with Mesa's software renderer, glib, fontconfig,
+# and the X11/xcb libraries Qt's xcb platform plugin loads; xvfb and xauth give the window tests a display.
+DEB_PACKAGES := libusb-1.0-0 \
+	libgl1 libgl1-mesa-dri libopengl0 libglib2.0-0 libfontconfig1 libxkbcommon-x11-0 libx11-xcb1 libxcursor1 \
+	libxcb-glx0 libxcb-icccm4 libxcb-image0 libxcb-keysyms1 libxcb-randr0 libxcb-render-util0 libxcb-shape0 \
+	libxcb-xinerama0 libxcb-xfixes0 libxcb-sync1 \
+	xvfb xauth
 
 .PHONY: setup run test lint clean
 
 setup: $(STAMP)
 
-$(STAMP): pyproject.toml requirements.txt
+$(STAMP): pyproject.toml requirements.txt Makefile
 	@bash scripts/install-system-packages.sh $(DEB_PACKAGES)
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt

@@ -3,10 +3,22 @@
 Headless: ``livepose live --source SPEC [--model M] --headless [--out predictions.jsonl] [--max-frames N]``
 writes one JSON line per processed frame into ``--out`` (see
 :mod:`livepose.outputs.jsonl`) and prints a summary (frames, FPS, p50/p99
-latency, drops) on stderr at the end. The Qt viewer is not in this build yet;
-without ``--headless`` the command says so and runs headless.
+latency, drops) on stderr at the end.
 
-Runs on the main thread; the engine owns its two worker threads.
+Without ``--headless`` the live viewer (:mod:`livepose.viewer`) opens on the
+same engine; ``--out`` and ``--record`` work as headless (a thread drains the
+results for ``--out``, so the window never holds the pipeline up), and
+``--screenshot FILE.png`` saves the window once ``--max-frames`` frames are
+processed, then exits. With no display (and Qt not told to render
+offscreen) the command warns in one line and runs headless.
+
+Streaming (:mod:`livepose.outputs.streaming`): ``--osc HOST:PORT``,
+``--websocket PORT`` (``--websocket-host``, default 127.0.0.1) and ``--lsl``
+send every result, One Euro smoothed unless ``--no-smoothing``; ``--out``
+and ``--record`` keep the raw joints (for evaluation).
+
+Runs on the main thread (the GUI thread with the viewer); the engine owns its
+two worker threads.
 """
 
 from __future__ import annotations
@@ -55,6 +67,20 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--fps", type=float, help="frame rate for folders and synthetic sources")
     parser.add_argument("--camera", metavar="FILE", help="camera file (calibration JSON) for a folder source")
     parser.add_argument("--device", default="cpu", help="torch device for the network (cpu, cuda)")
+    # Streaming outputs (livepose.outputs.streaming): smoothed unless --no-smoothing; --out stays raw.
+    parser.add_argument("--osc", metavar="HOST:PORT", help="send joints as OSC bundles over UDP (see README)")
+    parser.add_argument("--websocket", type=int, metavar="PORT", help="serve joints as JSON over a WebSocket on "
+                        "PORT (0: any free port, printed at start)")
+    parser.add_argument("--websocket-host", default="127.0.0.1", metavar="HOST", help="interface the WebSocket "
+                        "server listens on (default 127.0.0.1, this machine only; 0.0.0.0: every interface)")
+    parser.add_argument("--lsl", action="store_true", help="publish joints as a Lab Streaming Layer outlet "
+                        "(pip install livepose[lsl])")
+    parser.add_argument("--no-smoothing", action="store_true", help="stream the network's raw joints (the One "
+                        "Euro filter is on by default for --osc, --websocket, --lsl; --out is never smoothed)")
+    parser.add_argument("--screenshot", metavar="FILE.png", help="viewer: save the window once the run ends (use "
+                        "with --max-frames), with FILE.json beside it (view geometry, counts), then exit")
+    # Tests: an artificially slow window (sleeps this long after drawing each result).
+    parser.add_argument("--viewer-delay-ms", type=float, default=0.0, help=argparse.SUPPRESS)
 
 
 def run_replay(args: argparse.Namespace) -> int:
@@ -92,8 +118,7 @@ def run(args: argparse.Namespace) -> int:
         raise LivePoseError(f"--max-frames {args.max_frames}: expected a positive number of frames")
     if args.fps is not None and not 0 < args.fps <= 1000:
         raise LivePoseError(f"--fps {args.fps}: expected a frame rate between 0 and 1000")
-    if not args.headless:
-        log.warning("the live viewer is not in this build yet; running headless")
+    use_viewer = _use_viewer(args)
     from livepose.detect.centre import HandCentreDetector
     from livepose.outputs.jsonl import JsonLinesWriter
     from livepose.pipeline.engine import Engine
@@ -118,6 +143,14 @@ def run(args: argparse.Namespace) -> int:
                 raise LivePoseError(f"{args.out}: cannot write ({exc.strerror})") from None
         writer = JsonLinesWriter(out_stream) if out_stream is not None else None
         stack.enter_context(source)
+        from livepose.outputs.streaming import StreamOutputs
+
+        streams = StreamOutputs.open(osc=args.osc, websocket=args.websocket, websocket_host=args.websocket_host,
+                                     lsl=args.lsl, smoothing=not args.no_smoothing, layout=predictor.layout)
+        stack.callback(streams.close)
+        args.streams = streams
+        for output in streams.outputs:
+            sys.stderr.write(f"livepose {args.command}: streaming to {output.description}\n")
         if recorder is not None:
             recorder.start()
             stack.callback(recorder.stop)
@@ -127,9 +160,10 @@ def run(args: argparse.Namespace) -> int:
         previous = signal.signal(signal.SIGTERM, lambda *_: engine.stop())
         try:
             engine.start()
-            for result in engine.results():
-                if writer is not None:
-                    writer.write(result)
+            if use_viewer:
+                _run_viewer(args, engine, predictor, source, writer, recorder)
+            else:
+                _drain(engine, writer, streams)
         except KeyboardInterrupt:
             log.warning("interrupted")
         finally:
@@ -140,9 +174,70 @@ def run(args: argparse.Namespace) -> int:
         if recorder is not None:
             recorder.stop()
             sys.stderr.write(f"livepose {args.command}: {recorder.summary()}\n")
+        for toggled in getattr(args, "viewer_recordings", []):
+            if toggled is not recorder:
+                sys.stderr.write(f"livepose {args.command}: {toggled.summary()}\n")
         sys.stderr.write(f"livepose {args.command}: {source.description}: {engine.stats.summary(engine.dropped)}\n")
+        for line in streams.summaries():
+            sys.stderr.write(f"livepose {args.command}: {line}\n")
         if engine.stats.error:
             raise LivePoseError(engine.stats.error)
         if engine.stats.captured == 0:
             raise LivePoseError(f"{spec}: no readable frame")
     return 0
+
+
+def _drain(engine, writer, streams=None) -> None:
+    """Take every result the engine gives (all of them in lock-step) and write it with ``--out`` (raw joints)
+    and to the streaming outputs (smoothed unless --no-smoothing)."""
+    for result in engine.results():
+        if writer is not None:
+            writer.write(result)
+        if streams:
+            streams.send(result)
+
+
+def _use_viewer(args: argparse.Namespace) -> bool:
+    """Whether to open the window: not with --headless, nor without a display (one warning line)."""
+    if args.headless:
+        if args.screenshot:
+            raise LivePoseError("--screenshot saves the viewer window; it does not go with --headless")
+        return False
+    from livepose.viewer import display_problem
+
+    problem = display_problem()
+    if problem is None:
+        return True
+    if args.screenshot:
+        raise LivePoseError(f"--screenshot needs a window, but there is {problem}; on a machine without a "
+                            "screen, run it under xvfb-run")
+    log.warning("%s: running headless (the viewer needs a display)", problem)
+    return False
+
+
+def _run_viewer(args: argparse.Namespace, engine, predictor, source, writer, recorder) -> None:
+    """Open the window on the started engine; a thread drains the results for --out meanwhile."""
+    import threading
+
+    import torch
+
+    from livepose.viewer import run_viewer
+    from livepose.viewer.window import ViewerOptions
+
+    drainer = threading.Thread(target=_drain, args=(engine, writer, getattr(args, "streams", None)),
+                               name="livepose-output", daemon=True)
+    drainer.start()
+    dtype = next(predictor.model.parameters()).dtype
+    crop = predictor.crop_settings
+    options = ViewerOptions(
+        screenshot=Path(args.screenshot) if args.screenshot else None, delay_ms=args.viewer_delay_ms,
+        record_dir=Path(args.record).parent if args.record else Path.cwd(), recorder=recorder,
+        crop_size=(crop.width, crop.height), band_mm=crop.depth_thres,
+        device=f"{predictor.device.type.upper()} {'FP16' if dtype == torch.float16 else 'FP32'}",
+        model=f"{predictor.name} ({predictor.layout})")
+    try:
+        report = run_viewer(engine, options, source.description)
+        args.viewer_recordings = report.recordings
+    finally:
+        engine.stop()
+        drainer.join()

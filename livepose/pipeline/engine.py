@@ -12,6 +12,10 @@
 - A :class:`~livepose.recording.writer.SessionRecorder`, when given, gets every
   captured frame from the capture thread and every result from the worker,
   without ever blocking them (it counts what it could not take).
+- The frame of the newest result waits beside it in a third one-slot mailbox
+  for a viewer (:meth:`latest_with_frame`); a viewer slower than the
+  pipeline only skips pairs there (``viewer_dropped``), it never holds up
+  capture, inference or ``results()``.
 - Files (lock-step): both are bounded :class:`~livepose.pipeline.mailbox.LockstepQueue` s,
   so every frame is processed and every result delivered.
 
@@ -100,6 +104,7 @@ class Engine:
             self._frames, self._results = LockstepQueue(2), LockstepQueue(8)
         else:
             self._frames, self._results = LatestMailbox(), LatestMailbox()
+        self._shown: LatestMailbox[tuple[PoseResult, DepthFrame]] = LatestMailbox()
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._previous_uvd: np.ndarray | None = None
@@ -127,6 +132,7 @@ class Engine:
             if thread is not threading.current_thread():
                 thread.join(max(deadline - time.monotonic(), 0.1))
         self._results.close()
+        self._shown.close()
         if not self.stats.finished_s:
             self.stats.finished_s = time.monotonic()
 
@@ -143,6 +149,16 @@ class Engine:
     @property
     def dropped(self) -> dict[str, int]:
         return {"inference": self._frames.dropped, "output": self._results.dropped}
+
+    @property
+    def viewer_dropped(self) -> int:
+        """Results a viewer polling :meth:`latest_with_frame` never took (it was slower than the pipeline)."""
+        return self._shown.dropped
+
+    def set_recorder(self, recorder: SessionRecorder | None) -> None:
+        """Start (a started recorder) or stop (None) feeding a recorder, while running; any thread.
+        The engine threads read the attribute once per item, so a swap never blocks them."""
+        self.recorder = recorder
 
     # -- consumers (owner thread) -----------------------------------------------------------------------------
     def results(self) -> Iterator[PoseResult]:
@@ -161,6 +177,11 @@ class Engine:
         """The newest result, or None if there is none new (for a GUI timer)."""
         return self._results.get(timeout=timeout)
 
+    def latest_with_frame(self, timeout: float = 0.0) -> tuple[PoseResult, DepthFrame] | None:
+        """The newest result with the frame it was computed from, or None if there is none new (for a
+        viewer's timer). Independent of :meth:`results` / :meth:`latest`: both see every result."""
+        return self._shown.get(timeout=timeout)
+
     # -- engine threads ---------------------------------------------------------------------------------------
     def _capture_loop(self) -> None:
         try:
@@ -171,8 +192,9 @@ class Engine:
                         continue
                     break  # end of the file
                 self.stats.captured += 1
-                if self.recorder is not None:
-                    self.recorder.submit_frame(frame)
+                recorder = self.recorder  # read once: set_recorder() may swap it from another thread
+                if recorder is not None:
+                    recorder.submit_frame(frame)
                 if not self._frames.put(frame):
                     break
         except LivePoseError as exc:
@@ -196,9 +218,11 @@ class Engine:
                 self.stats.processed += 1
                 self.stats.found += int(result.found)
                 self.stats.latencies_ms.append(result.timings_ms.get("latency", float("nan")))
-                if self.recorder is not None:
-                    self.recorder.submit_result(result)
+                recorder = self.recorder
+                if recorder is not None:
+                    recorder.submit_result(result)
                 self._results.put(result)
+                self._shown.put((result, frame))
                 if self.max_frames is not None and self.stats.processed >= self.max_frames:
                     self._stop.set()
                     break
@@ -209,6 +233,7 @@ class Engine:
             self.stats.finished_s = time.monotonic()
             self._frames.close()
             self._results.close()
+            self._shown.close()
 
     def process(self, frame: DepthFrame) -> PoseResult:
         """Detect (or track), crop, predict and uncrop one frame. Called by the inference worker only."""

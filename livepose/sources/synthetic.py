@@ -110,7 +110,9 @@ class SyntheticSource(DepthSource):
             place = scene.place_hands(self._anchor, cam, self._intrinsics.width, self._intrinsics.height, g,
                                       distance_mm=(300.0, 700.0), margin=0.3)
             centre = place.apply(self._anchor[:, None])[:, 0]
-            self._planes, self._scenery = scene.hand_background(place, centre, g)
+            # A live demo keeps the scenery at least 300 mm behind the hand, as a user holding a hand out does
+            # (the hand detector does not separate a hand within ~150 mm of the body or a wall).
+            self._planes, self._scenery = scene.hand_background(place, centre, g, clearance_mm=300.0)
             self._keys = [{"pose": pose.angles[0], "rotation": place.rotation[0], "centre": centre[0]}]
         else:
             from livepose.synth import body

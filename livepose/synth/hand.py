@@ -75,12 +75,14 @@ CHILD_PALM_LENGTH_RANGE_MM = (65.0, 85.0)
 CHILD_FRACTION = 0.25
 # Palm width: the distance across the palm (x) between the index and little MCP centres, as a fraction
 # of the palm length (hand breadth at the metacarpals, ~80-90 mm of skin, less the soft tissue outside
-# the two joint centres, gives ~52-64 mm for an 89 mm palm).
-PALM_WIDTH_RATIO_RANGE = (0.58, 0.72)
+# the two joint centres, gives ~52-64 mm for an 89 mm palm). The upper end is widened to 0.82 because the
+# real SR305 hands in shared/data read 87-93 mm across the knuckles (docs/realism.md).
+PALM_WIDTH_RATIO_RANGE = (0.58, 0.82)
 # Palm thickness (back to palm skin at mid-palm) at the reference scale, mm; ~25-30 mm in adults.
 PALM_THICKNESS_RANGE_MM = (24.0, 32.0)
-# Finger thickness: one factor per hand on the reference radii below, and a small one per finger.
-THICKNESS_RANGE = (0.85, 1.2)
+# Finger thickness: one factor per hand on the reference radii below, and a small one per finger (up to 1.35:
+# real SR305 proximal phalanges read up to 21 mm across).
+THICKNESS_RANGE = (0.85, 1.35)
 FINGER_THICKNESS_JITTER = (0.95, 1.05)
 # Bone lengths: one factor per hand and finger (long- vs short-fingered hands) times one per bone.
 FINGER_LENGTH_RANGE = (0.93, 1.07)

@@ -2,7 +2,7 @@
 
 Hands: 200-900 mm from the camera, anywhere in the central part of the image,
 at any orientation a user shows a camera (palm or back toward it, fingers up
-or sideways, tilted), the forearm always leading away from the camera, in
+or sideways, tilted; four in ten flat to the camera), the forearm always leading away from the camera, in
 front of nothing, a wall, the user's body, or above a desk.
 
 Bodies: 1.5-4.5 m away in a room (floor and back wall), facing any
@@ -64,6 +64,11 @@ def place_hands(anchor: torch.Tensor, camera: torch.Tensor, width: int, height: 
     turn = rotation_z(torch.full((batch,), math.pi, device=device))
     swing = _uniform(-math.pi, math.pi, batch, generator, device)  # palm toward / away / sideways
     tilt = _uniform(-1.0, 1.0, batch, generator, device)  # about +-57 degrees toward / away
+    # Four in ten hands are shown flat to the camera, palm or back first, as users mostly do.
+    frontal = torch.rand(batch, generator=generator, device=device) < 0.4
+    facing = torch.where(torch.rand(batch, generator=generator, device=device) < 0.7, 0.0, math.pi)
+    swing = torch.where(frontal, facing + torch.randn(batch, generator=generator, device=device) * 0.25, swing)
+    tilt = torch.where(frontal, torch.randn(batch, generator=generator, device=device) * 0.2, tilt)
     rotation = rotation_z(roll) @ rotation_x(tilt) @ turn @ rotation_y(swing)
     # The forearm (-y in the hand frame) must lead away from the camera: flip the hand around if not.
     forearm_z = -rotation[:, 2, 1]
@@ -81,18 +86,19 @@ def place_hands(anchor: torch.Tensor, camera: torch.Tensor, width: int, height: 
 
 
 def hand_background(placement: Placement, anchor_cam: torch.Tensor, generator: torch.Generator | None,
-                    ) -> tuple[torch.Tensor, torch.Tensor]:
+                    clearance_mm: float = 150.0) -> tuple[torch.Tensor, torch.Tensor]:
     """Scenery behind a hand: (B, 2, 4) planes and (B, 2, 6) ellipsoids (the user's torso and head).
 
     Per sample one of: nothing but a far wall (1.5-4 m), a wall 150-600 mm behind the hand, the user's
-    body (torso front 150-450 mm behind the hand, head above it) with a far wall, or a desk plane
-    50-300 mm below the hand with a far wall.
+    body (torso front 250-500 mm behind the hand: an arm held out; head above it) with a far wall, or a desk plane
+    50-300 mm below the hand with a far wall. ``clearance_mm``: the nearest a wall or the body comes behind
+    the palm centre (above 150 mm, also the least gap down to the desk).
     """
     batch, device = anchor_cam.shape[0], anchor_cam.device
     kind = torch.randint(0, 4, (batch,), generator=generator, device=device)
     depth = anchor_cam[:, 2]
     far = torch.maximum(depth + 400.0, _uniform(1500.0, 4000.0, batch, generator, device))
-    near_wall = depth + _uniform(150.0, 600.0, batch, generator, device)
+    near_wall = depth + _uniform(clearance_mm, max(600.0, clearance_mm + 100.0), batch, generator, device)
     wall_z = torch.where(kind == 1, near_wall, far)
     # Slightly tilted walls.
     tilt_x = _uniform(-0.3, 0.3, batch, generator, device)
@@ -102,7 +108,8 @@ def hand_background(placement: Placement, anchor_cam: torch.Tensor, generator: t
     wall_point = torch.stack((anchor_cam[:, 0], anchor_cam[:, 1], wall_z), dim=1)
     wall = torch.cat((normal, (normal * wall_point).sum(1, keepdim=True)), dim=1)
     # Desk: a plane below the hand (y down: larger y), tilted toward the camera.
-    below = anchor_cam[:, 1] + _uniform(50.0, 300.0, batch, generator, device)
+    desk_gap = min(50.0, clearance_mm) if clearance_mm <= 150.0 else clearance_mm
+    below = anchor_cam[:, 1] + _uniform(desk_gap, max(300.0, desk_gap + 100.0), batch, generator, device)
     pitch = _uniform(0.3, 1.2, batch, generator, device)
     desk_normal = torch.stack((torch.zeros_like(pitch), -torch.cos(pitch), -torch.sin(pitch)), dim=1)
     desk_point = torch.stack((anchor_cam[:, 0], below, depth), dim=1)
@@ -114,7 +121,7 @@ def hand_background(placement: Placement, anchor_cam: torch.Tensor, generator: t
     semi = torch.stack((_uniform(150.0, 220.0, batch, generator, device),
                         _uniform(250.0, 330.0, batch, generator, device),
                         _uniform(90.0, 140.0, batch, generator, device)), dim=1)
-    front = depth + _uniform(150.0, 450.0, batch, generator, device)
+    front = depth + _uniform(max(250.0, clearance_mm), max(500.0, clearance_mm + 100.0), batch, generator, device)
     torso_centre = torch.stack((anchor_cam[:, 0] + _uniform(-150.0, 150.0, batch, generator, device),
                                 anchor_cam[:, 1] + _uniform(100.0, 350.0, batch, generator, device),
                                 front + semi[:, 2]), dim=1)

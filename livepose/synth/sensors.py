@@ -42,6 +42,10 @@ class SensorModel:
         hole_fraction: fraction of the image covered by random invalid blobs.
         grazing_deg: surfaces steeper than this (to the view ray) tend to have no depth.
         multipath_mm: ToF depth smearing near edges (blur weight scale).
+        dilation_px: silhouettes grow by this many pixels into the background (Kinect v1's block matching
+            fattens foreground edges by a few pixels), drawn per image as a whole number.
+        smoothing: weight of an edge-preserving 5x5 average mixed into the depth (the SR300/SR305 and Kinect
+            v1 filter their depth: real hands show far less relief noise than raw disparity gives).
         unit_mm: depth quantisation unit (1 mm, 0.125 mm for an SR305).
     """
 
@@ -56,6 +60,8 @@ class SensorModel:
     hole_fraction: tuple[float, float] = (0.0, 0.03)
     grazing_deg: tuple[float, float] = (70.0, 85.0)
     multipath_mm: tuple[float, float] = (0.0, 0.0)
+    dilation_px: tuple[int, int] = (0, 0)
+    smoothing: tuple[float, float] = (0.0, 0.0)
     unit_mm: float = 1.0
 
     def __post_init__(self) -> None:
@@ -67,12 +73,14 @@ SENSORS: dict[str, SensorModel] = {
     # camera profile name -> sensor model
     "d435_640": SensorModel("stereo", baseline_mm=50.0, range_mm=(200.0, 8000.0)),
     "d435_848": SensorModel("stereo", baseline_mm=50.0, range_mm=(200.0, 8000.0)),
-    "sr305": SensorModel("structured_light", baseline_mm=25.0, disparity_noise_px=(0.02, 0.08),
-                         range_mm=(150.0, 1500.0), unit_mm=0.125),
-    "hands2017": SensorModel("structured_light", baseline_mm=25.0, disparity_noise_px=(0.02, 0.08),
-                             range_mm=(150.0, 1500.0)),
-    "nyu": SensorModel("structured_light", baseline_mm=75.0, disparity_noise_px=(0.05, 0.15),
-                       disparity_step_px=(1 / 8, 1 / 8), range_mm=(400.0, 4000.0)),
+    "sr305": SensorModel("structured_light", baseline_mm=25.0, disparity_noise_px=(0.001, 0.006),
+                         disparity_step_px=(1 / 256, 1 / 128), flying=(0.0, 0.05), range_mm=(150.0, 1500.0),
+                         smoothing=(0.5, 1.0), unit_mm=0.125),
+    "hands2017": SensorModel("structured_light", baseline_mm=25.0, disparity_noise_px=(0.005, 0.02),
+                             disparity_step_px=(1 / 128, 1 / 32), range_mm=(150.0, 1500.0), smoothing=(0.2, 0.9)),
+    "nyu": SensorModel("structured_light", baseline_mm=75.0, disparity_noise_px=(0.01, 0.04),
+                       disparity_step_px=(1 / 8, 1 / 8), range_mm=(400.0, 4000.0), dilation_px=(1, 5),
+                       smoothing=(0.3, 1.0)),
     "icvl": SensorModel("tof", tof_noise=(2.0, 0.004), range_mm=(150.0, 1000.0), multipath_mm=(2.0, 8.0),
                         edge_dropout=(0.1, 0.4), flying=(0.2, 0.5)),
     "azure_kinect_nfov": SensorModel("tof", tof_noise=(1.0, 0.0015), range_mm=(500.0, 3860.0),
@@ -120,6 +128,33 @@ def _edges(depth: torch.Tensor, jump_mm: float) -> tuple[torch.Tensor, torch.Ten
     return jump & (depth > 0), farthest
 
 
+def _dilate_silhouettes(depth: torch.Tensor, pixels: tuple[int, int], generator: torch.Generator | None,
+                        ) -> torch.Tensor:
+    """Grow every nearer surface by 0..``pixels`` (per image) pixels over what lies behind it."""
+    low, high = pixels
+    if high <= 0:
+        return depth
+    counts = torch.randint(low, high + 1, (depth.shape[0],), generator=generator, device=depth.device)
+    for step in range(high):
+        solid = torch.where(depth > 0, depth, torch.full_like(depth, float("inf")))
+        nearest = -F.max_pool2d(-solid[:, None], 3, stride=1, padding=1)[:, 0]
+        grow = (nearest < depth - 30.0) | ((depth == 0) & torch.isfinite(nearest))
+        grow &= (step < counts).view(-1, 1, 1)
+        depth = torch.where(grow, nearest, depth)
+    return depth
+
+
+def _smooth(depth: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+    """Mix an edge-preserving 5x5 average into the depth with per-image ``weight`` (B,)."""
+    valid = (depth > 0).float()[:, None]
+    total = F.avg_pool2d(depth[:, None] * valid, 5, stride=1, padding=2)
+    count = F.avg_pool2d(valid, 5, stride=1, padding=2)
+    mean = (total / count.clamp_min(1e-6))[:, 0]
+    same_surface = (depth > 0) & ((mean - depth).abs() < 8.0)
+    w = weight.view(-1, 1, 1)
+    return torch.where(same_surface, depth * (1 - w) + mean * w, depth)
+
+
 def apply_sensor(depth: torch.Tensor, sensor: SensorModel, focal_px: torch.Tensor, pixel_scale: torch.Tensor,
                  generator: torch.Generator | None = None) -> torch.Tensor:
     """Turn perfect depth into what ``sensor`` would report.
@@ -137,7 +172,7 @@ def apply_sensor(depth: torch.Tensor, sensor: SensorModel, focal_px: torch.Tenso
     """
     device = depth.device
     batch, height, width = depth.shape
-    depth = depth.float()
+    depth = _dilate_silhouettes(depth.float(), sensor.dilation_px, generator)
     valid = depth > 0
     edge, farthest = _edges(depth, jump_mm=15.0)
 
@@ -169,6 +204,9 @@ def apply_sensor(depth: torch.Tensor, sensor: SensorModel, focal_px: torch.Tenso
         depth = depth + (a + b * depth) * torch.randn(depth.shape, generator=generator, device=device)
         dark = _blobs(batch, height, width, _uniform((0.0, 0.04), batch, generator, device), 12, generator, device)
         depth = torch.where(dark, torch.zeros_like(depth), depth)
+
+    if sensor.smoothing[1] > 0:
+        depth = _smooth(depth, _uniform(sensor.smoothing, batch, generator, device))
 
     # Silhouette edges: dropped pixels and flying pixels between foreground and background.
     p_drop = _uniform(sensor.edge_dropout, batch, generator, device).view(-1, 1, 1)
