@@ -11,13 +11,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-import torch
 
-from livepose.a2j import A2J, A2JConfig
 from livepose.detect.centre import HandCentreDetector
 from livepose.pipeline.engine import Engine
-from livepose.runtime.checkpoint import save_checkpoint
-from livepose.runtime.default_model import HAND_CROP
 from livepose.runtime.predictor import Predictor
 from livepose.sources.images import ImageFolderSource
 
@@ -41,14 +37,6 @@ def hand_scene(u: float, v: float, hand_mm: float = 450.0) -> np.ndarray:
     depth[arm] = hand_mm + 40
     depth[palm | fingers] = hand_mm
     return depth
-
-
-@pytest.fixture(scope="module")
-def small_model(tmp_path_factory) -> Path:
-    torch.manual_seed(0)
-    model = A2J(A2JConfig(num_joints=21, backbone="resnet18", head_channels=32, head_layers=1))
-    path = tmp_path_factory.mktemp("model") / "small_hand.pt"
-    return save_checkpoint(path, model, layout="hand21", crop=HAND_CROP)
 
 
 @pytest.fixture()

@@ -15,7 +15,6 @@ import torch
 from livepose.calibration import load_profile
 from livepose.sources.rs_synthetic import write_software_device_recording
 from livepose.synth.generator import hand_frames
-from tests.test_engine import small_model  # noqa: F401  (fixture)
 
 REPO = Path(__file__).resolve().parents[1]
 FRAMES = 100
@@ -30,7 +29,7 @@ def recording(tmp_path_factory) -> tuple[Path, np.ndarray]:
     return path, batch.joints_mm.numpy()
 
 
-def test_recording_plays_every_frame_through_live_headless(recording, small_model: Path,  # noqa: F811
+def test_recording_plays_every_frame_through_live_headless(recording, small_model: Path,
                                                            tmp_path: Path) -> None:
     path, truth = recording
     out = tmp_path / "out.jsonl"

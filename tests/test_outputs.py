@@ -20,7 +20,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 from pythonosc.dispatcher import Dispatcher
 from pythonosc.osc_bundle import OscBundle
 from pythonosc.osc_message import OscMessage
@@ -28,14 +27,11 @@ from pythonosc.osc_server import BlockingOSCUDPServer
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import connect
 
-from livepose.a2j import A2J, A2JConfig
 from livepose.errors import LivePoseError
 from livepose.outputs.osc import FRAME_ADDRESS, JOINT_ADDRESS, OscSender, parse_host_port
 from livepose.outputs.smoothing import PoseSmoother
 from livepose.outputs.streaming import StreamOutputs
 from livepose.outputs.websocket import HELLO_SCHEMA, POSE_SCHEMA, WebSocketServer, result_message
-from livepose.runtime.checkpoint import save_checkpoint
-from livepose.runtime.default_model import HAND_CROP
 from livepose.skeletons import get_layout
 from livepose.types import PoseResult
 
@@ -43,14 +39,6 @@ REPO = Path(__file__).resolve().parents[1]
 HAND21 = get_layout("hand21").joints
 LINE_FIELDS = {"frame", "t_device_ms", "t_host_ms", "layout", "joints_mm", "joints_uvd", "confidence", "found",
                "timings_ms", "dropped"}
-
-
-@pytest.fixture(scope="module")
-def small_model(tmp_path_factory) -> Path:
-    torch.manual_seed(0)
-    model = A2J(A2JConfig(num_joints=21, backbone="resnet18", head_channels=32, head_layers=1))
-    return save_checkpoint(tmp_path_factory.mktemp("model") / "small_hand.pt", model, layout="hand21",
-                           crop=HAND_CROP)
 
 
 def pose(found: bool = True, frame: int = 7) -> PoseResult:

@@ -16,7 +16,7 @@ import pytest
 from livepose.errors import LivePoseError
 from livepose.recording.reader import SessionReader, SessionSource
 from livepose.sources.images import ImageFolderSource
-from tests.test_engine import folder, small_model  # noqa: F401  (fixtures)
+from tests.test_engine import folder  # noqa: F401  (fixture)
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -12,13 +12,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-import torch
 
 import livepose
-from livepose.a2j import A2J, A2JConfig
 from livepose.outputs.smoothing import PoseSmoother, SmoothedPoseResult
-from livepose.runtime.checkpoint import save_checkpoint
-from livepose.runtime.default_model import HAND_CROP
 from livepose.sources.images import ImageFolderSource
 from tests.test_engine import CAMERA, hand_scene
 
@@ -30,14 +26,6 @@ def readme_example() -> str:
     match = re.search(r"<!-- tracker-example -->\n```python\n(.*?)```\n<!-- /tracker-example -->", text, re.S)
     assert match, "README.md has no <!-- tracker-example --> python block"
     return match.group(1)
-
-
-@pytest.fixture(scope="module")
-def small_model(tmp_path_factory) -> Path:
-    torch.manual_seed(0)
-    model = A2J(A2JConfig(num_joints=21, backbone="resnet18", head_channels=32, head_layers=1))
-    return save_checkpoint(tmp_path_factory.mktemp("model") / "small_hand.pt", model, layout="hand21",
-                           crop=HAND_CROP)
 
 
 @pytest.fixture()

@@ -22,24 +22,11 @@ from pathlib import Path
 
 import cv2
 import pytest
-import torch
 from websockets.sync.client import connect
-
-from livepose.a2j import A2J, A2JConfig
-from livepose.runtime.checkpoint import save_checkpoint
-from livepose.runtime.default_model import HAND_CROP
 
 REPO = Path(__file__).resolve().parents[1]
 PAGE = REPO / "examples" / "web" / "index.html"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-
-
-@pytest.fixture(scope="module")
-def small_model(tmp_path_factory) -> Path:
-    torch.manual_seed(0)
-    model = A2J(A2JConfig(num_joints=21, backbone="resnet18", head_channels=32, head_layers=1))
-    return save_checkpoint(tmp_path_factory.mktemp("model") / "small_hand.pt", model, layout="hand21",
-                           crop=HAND_CROP)
 
 
 def free_port() -> int:
