@@ -39,13 +39,18 @@ def hand_scene(u: float, v: float, hand_mm: float = 450.0) -> np.ndarray:
     return depth
 
 
+def write_hand_folder(folder: Path, count: int, step: int, empty: int) -> Path:
+    """``count`` PNGs of a hand moving ``step`` px right (and half that up) per frame, frame ``empty`` blank."""
+    (folder / "camera.json").write_text(json.dumps({"name": "test", "camera": CAMERA}))
+    for i in range(count):
+        depth = hand_scene(300 + step * i, 260 - step * i / 2) if i != empty else np.zeros((480, 640), np.uint16)
+        cv2.imwrite(str(folder / f"{i}.png"), depth)
+    return folder
+
+
 @pytest.fixture()
 def folder(tmp_path: Path) -> Path:
-    (tmp_path / "camera.json").write_text(json.dumps({"name": "test", "camera": CAMERA}))
-    for i in range(12):
-        depth = hand_scene(300 + 4 * i, 260 - 2 * i) if i != 5 else np.zeros((480, 640), np.uint16)
-        cv2.imwrite(str(tmp_path / f"{i}.png"), depth)
-    return tmp_path
+    return write_hand_folder(tmp_path, count=12, step=4, empty=5)
 
 
 def livepose_threads() -> list[threading.Thread]:

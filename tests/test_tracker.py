@@ -4,19 +4,17 @@ from __future__ import annotations
 
 import contextlib
 import io
-import json
 import re
 import threading
 from pathlib import Path
 
-import cv2
 import numpy as np
 import pytest
 
 import livepose
 from livepose.outputs.smoothing import PoseSmoother, SmoothedPoseResult
 from livepose.sources.images import ImageFolderSource
-from tests.test_engine import CAMERA, hand_scene
+from tests.test_engine import write_hand_folder
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -30,11 +28,7 @@ def readme_example() -> str:
 
 @pytest.fixture()
 def folder(tmp_path: Path) -> Path:
-    (tmp_path / "camera.json").write_text(json.dumps({"name": "test", "camera": CAMERA}))
-    for i in range(8):
-        depth = hand_scene(300 + 6 * i, 260 - 3 * i) if i != 4 else np.zeros((480, 640), np.uint16)
-        cv2.imwrite(str(tmp_path / f"{i}.png"), depth)
-    return tmp_path
+    return write_hand_folder(tmp_path, count=8, step=6, empty=4)
 
 
 def no_livepose_threads() -> bool:

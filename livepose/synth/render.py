@@ -152,7 +152,7 @@ def _pixel_rays(camera: torch.Tensor, height: int, width: int, dtype: torch.dtyp
 
 def _add_ellipsoids(depth: torch.Tensor, part_map: torch.Tensor, ellipsoids: torch.Tensor, camera: torch.Tensor,
                     parts: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
-    batch, height, width = depth.shape
+    _, height, width = depth.shape
     rx, ry = _pixel_rays(camera, height, width, depth.dtype)
     for e in range(ellipsoids.shape[1]):
         centre = ellipsoids[:, e, :3].view(-1, 3, 1, 1)
@@ -166,16 +166,21 @@ def _add_ellipsoids(depth: torch.Tensor, part_map: torch.Tensor, ellipsoids: tor
         cc = cx_ * cx_ + cy_ * cy_ + cz_ * cz_ - 1.0
         disc = dc * dc - dd * cc
         t = (dc - torch.sqrt(disc.clamp_min(0))) / dd
-        hit = present & (disc >= 0) & (t > 0) & (t < depth)
-        depth = torch.where(hit, t, depth)
-        pid = int(parts[e]) if parts is not None else 80 + e
-        part_map = torch.where(hit, torch.full_like(part_map, pid), part_map)
+        t = torch.where(present & (disc >= 0) & (t > 0), t, torch.full_like(t, float("inf")))
+        depth, part_map = _keep_nearer(depth, part_map, t, int(parts[e]) if parts is not None else 80 + e)
     return depth, part_map
+
+
+def _keep_nearer(depth: torch.Tensor, part_map: torch.Tensor, t: torch.Tensor, part: int,
+                 ) -> tuple[torch.Tensor, torch.Tensor]:
+    """Z-buffer step for an analytic surface: where ``t`` (B, H, W; inf = no hit) is nearer, it wins."""
+    nearer = t < depth
+    return torch.where(nearer, t, depth), torch.where(nearer, torch.full_like(part_map, part), part_map)
 
 
 def _add_planes(depth: torch.Tensor, part_map: torch.Tensor, planes: torch.Tensor, camera: torch.Tensor,
                 plane_parts: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
-    batch, height, width = depth.shape
+    _, height, width = depth.shape
     rx, ry = _pixel_rays(camera, height, width, depth.dtype)
     for p in range(planes.shape[1]):
         n = planes[:, p, :3].view(-1, 3, 1, 1)
@@ -184,8 +189,5 @@ def _add_planes(depth: torch.Tensor, part_map: torch.Tensor, planes: torch.Tenso
         t = d / torch.where(denom.abs() > 1e-9, denom, torch.full_like(denom, 1e-9))
         valid = (t > 0) & (denom.abs() > 1e-9) & (n.abs().sum(1) > 0)
         t = torch.where(valid, t, torch.full_like(t, float("inf")))
-        nearer = t < depth
-        depth = torch.where(nearer, t, depth)
-        pid = int(plane_parts[p]) if plane_parts is not None else 100 + p
-        part_map = torch.where(nearer, torch.full_like(part_map, pid), part_map)
+        depth, part_map = _keep_nearer(depth, part_map, t, int(plane_parts[p]) if plane_parts is not None else 100 + p)
     return depth, part_map
