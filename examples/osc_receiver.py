@@ -6,7 +6,8 @@ Run the receiver, then the tracker pointed at it::
     .venv/bin/livepose live --source synthetic:hand --headless --osc 127.0.0.1:9000
 
 Each frame arrives as one bundle: ``/livepose/frame`` (frame, found, layout, t_device_ms, t_host_ms,
-smoothed) and, when a hand was found, one ``/livepose/joint/<name>`` (x, y, z mm, confidence) per joint.
+smoothed) and, when a hand was found, ``/livepose/handedness`` (left / right / unknown, confidence) and one
+``/livepose/joint/<name>`` (x, y, z mm, confidence) per joint.
 ``--frames N`` stops after N frames (0: run until Ctrl-C); ``--joints`` picks the joints printed.
 """
 
@@ -45,7 +46,11 @@ class Printer:
                  smoothed: int = 0) -> None:
         self.flush()
         self.current = {"frame": frame, "found": bool(found), "layout": layout, "t_device_ms": t_device_ms,
-                        "smoothed": bool(smoothed), "joints": {}}
+                        "smoothed": bool(smoothed), "handedness": None, "joints": {}}
+
+    def on_handedness(self, _address: str, side: str, confidence: float) -> None:
+        if self.current is not None:
+            self.current["handedness"] = (side, confidence)
 
     def on_joint(self, address: str, x: float, y: float, z: float, confidence: float) -> None:
         if self.current is not None:
@@ -63,7 +68,10 @@ class Printer:
         shown = [name for name in self.joints if name in frame["joints"]] or list(frame["joints"])[:1]
         parts = [f"{name} ({x:7.1f}, {y:7.1f}, {z:7.1f}) mm c={c:.2f}"
                  for name in shown for x, y, z, c in [frame["joints"][name]]]
-        say(f"frame {frame['frame']} [{frame['layout']}, {len(frame['joints'])} joints"
+        side = ""
+        if frame["handedness"] is not None:
+            side = f", {frame['handedness'][0]} hand ({frame['handedness'][1]:.2f})"
+        say(f"frame {frame['frame']} [{frame['layout']}, {len(frame['joints'])} joints{side}"
             f"{', smoothed' if frame['smoothed'] else ''}]: " + "; ".join(parts))
 
     @property
@@ -84,6 +92,7 @@ def main(argv: list[str] | None = None) -> int:
     printer = Printer([j.strip() for j in args.joints.split(",") if j.strip()], args.frames)
     dispatcher = Dispatcher()
     dispatcher.map("/livepose/frame", printer.on_frame)
+    dispatcher.map("/livepose/handedness", printer.on_handedness)
     dispatcher.map("/livepose/joint/*", printer.on_joint)
     server = _Server((args.host, args.port), dispatcher)
     if args.timeout > 0:

@@ -21,6 +21,7 @@ File format (JSON)::
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -66,6 +67,11 @@ class CropSettings:
             raise LivePoseError("centre crop: xy_thres_mm and depth_thres must be positive numbers")
         if not self.std or self.std <= 0:
             raise LivePoseError(f"normalisation std = {self.std!r}: expected a positive number")
+        numbers = (self.xy_thres_mm, self.depth_thres, self.depth_scale, self.mean, self.std)
+        if not all(v is None or math.isfinite(v) for v in numbers) or max(self.width, self.height) > 4096:
+            raise LivePoseError(f"crop settings {self.width}x{self.height}, xy_thres_mm {self.xy_thres_mm}, "
+                                f"depth_thres {self.depth_thres}, depth_scale {self.depth_scale}, mean {self.mean}, "
+                                f"std {self.std}: expected finite numbers and a crop of at most 4096 pixels a side")
 
     def to_dict(self) -> dict:
         return dict(self.__dict__)
@@ -80,7 +86,7 @@ class CropSettings:
                        mean=float(values["mean"]), std=float(values["std"]))
         except KeyError as exc:
             raise LivePoseError(f"{source}: missing crop setting {exc.args[0]!r}") from None
-        except (TypeError, ValueError, AttributeError) as exc:
+        except (TypeError, ValueError, AttributeError, OverflowError) as exc:
             raise LivePoseError(f"{source}: crop settings must be numbers ({exc})") from None
         except LivePoseError as exc:
             raise LivePoseError(f"{source}: {exc}") from None

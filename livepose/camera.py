@@ -94,7 +94,7 @@ class Intrinsics:
             return cls(fx=float(values["fx"]), fy=float(values["fy"]), cx=float(values["cx"]),
                        cy=float(values["cy"]), width=int(values["width"]), height=int(values["height"]),
                        depth_unit_mm=float(values.get("depth_unit_mm", 1.0)))
-        except (TypeError, ValueError) as exc:
+        except (TypeError, ValueError, OverflowError) as exc:  # OverflowError: 1e400, Infinity as a size
             raise LivePoseError(f"{source}: camera values must be numbers ({exc})") from None
         except LivePoseError as exc:
             raise LivePoseError(f"{source}: {exc}") from None

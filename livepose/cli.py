@@ -12,7 +12,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from livepose import __version__, cli_evaluate, cli_export, cli_live, cli_session, cli_synth
+from livepose import __version__, cli_bench, cli_evaluate, cli_export, cli_live, cli_session, cli_synth, cli_train
 from livepose.errors import LivePoseError
 
 logger = logging.getLogger("livepose")
@@ -24,12 +24,15 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"livepose {__version__}")
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output (-vv for debug)")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    cli_bench.add_parser(subparsers)
     cli_evaluate.add_parser(subparsers)
     cli_export.add_parsers(subparsers)
     cli_live.add_parser(subparsers)
     cli_session.add_parser(subparsers)
     cli_session.add_demo_parser(subparsers)
     cli_synth.add_parser(subparsers)
+    cli_train.add_parser(subparsers)
+    cli_train.add_package_parser(subparsers)
     return parser
 
 

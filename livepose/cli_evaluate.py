@@ -28,10 +28,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     parser = subparsers.add_parser("evaluate", help="score predictions against published labels",
                                    description=DESCRIPTION,
                                    formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--dataset", required=True, choices=DATASETS, help="dataset the files come from")
-    parser.add_argument("--predictions", required=True, metavar="FILE",
-                        help="predicted joints, in label order")
-    parser.add_argument("--labels", required=True, metavar="FILE", help="ground-truth joints")
+    parser.add_argument("--dataset", choices=DATASETS, help="dataset the files come from")
+    parser.add_argument("--predictions", metavar="FILE", help="predicted joints, in label order")
+    parser.add_argument("--labels", metavar="FILE", help="ground-truth joints")
+    parser.add_argument("--model", metavar="CHECKPOINT",
+                        help="instead of files: run this livepose checkpoint over --split and score it")
+    parser.add_argument("--split", metavar="DIR", help="a synthetic split written by 'livepose synth' (with --model)")
     parser.add_argument("--coords", choices=COORDS, default="uvd",
                         help="uvd: u, v pixels and depth (default); xyz: already metric (hands: camera mm; "
                              "ITOP predictions: world metres)")
@@ -52,8 +54,22 @@ def run(args: argparse.Namespace) -> int:
         if out and not Path(out).resolve().parent.is_dir():
             raise LivePoseError(f"{out}: the folder for --{option} does not exist; expected a path in an "
                                 "existing folder")
-    coords = getattr(args, "coords", None) or "uvd"
-    result = evaluate_files(args.dataset, args.predictions, args.labels, coords=coords)
+    if getattr(args, "model", None) or getattr(args, "split", None):
+        if not (args.model and args.split):
+            raise LivePoseError("--model and --split go together: a checkpoint and the split folder to run it on")
+        from livepose.evaluation.model_eval import evaluate_model_on_split
+
+        result, run_info = evaluate_model_on_split(args.model, args.split)
+        if run_info.detector_misses:
+            logger.warning("the body detector found nobody in %d of %d frames (those used the true joints' box)",
+                           run_info.detector_misses, len(run_info.labels_mm))
+    else:
+        missing = [f"--{name}" for name in ("dataset", "predictions", "labels") if not getattr(args, name, None)]
+        if missing:
+            raise LivePoseError(f"missing {', '.join(missing)}: give --dataset, --predictions and --labels, or "
+                                "--model and --split")
+        coords = getattr(args, "coords", None) or "uvd"
+        result = evaluate_files(args.dataset, args.predictions, args.labels, coords=coords)
     sys.stdout.write(format_report(result))
     if getattr(args, "json", None):
         write_json(result, args.json)

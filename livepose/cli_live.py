@@ -57,6 +57,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
 def add_run_options(parser: argparse.ArgumentParser) -> None:
     """The options ``live`` and ``replay`` share."""
     parser.add_argument("--model", metavar="M", help="livepose checkpoint (default: the shipped hand model)")
+    parser.add_argument("--layout", metavar="NAME", help="write and stream a hand21 model's joints in another "
+                        "layout: nyu14 (NYU's order), icvl16, hands21, msra21 (the viewer keeps hand21)")
     parser.add_argument("--headless", action="store_true", help="no window; write results with --out")
     parser.add_argument("--out", metavar="FILE", help="write one JSON line per processed frame ('-' = stdout)")
     parser.add_argument("--record", metavar="FILE.mcap", help="record depth frames and predictions to a session")
@@ -66,7 +68,13 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--loop", action="store_true", help="play files in a loop (implies real time)")
     parser.add_argument("--fps", type=float, help="frame rate for folders and synthetic sources")
     parser.add_argument("--camera", metavar="FILE", help="camera file (calibration JSON) for a folder source")
-    parser.add_argument("--device", default="cpu", help="torch device for the network (cpu, cuda)")
+    parser.add_argument("--device", default="cpu", help="device for the network: cpu, cuda, cuda:N (cuda runs the "
+                        "FP16 CUDA-graph pipeline)")
+    parser.add_argument("--precision", default="auto", choices=("auto", "fp32", "fp16"), help="network precision "
+                        "(auto: fp16 on CUDA, fp32 on the CPU; --precision fp32 opts out of FP16)")
+    parser.add_argument("--backend", default="auto", choices=("auto", "torch", "onnxruntime", "cuda-graph"),
+                        help="inference backend (auto: onnxruntime on the CPU, exported once and cached; "
+                        "cuda-graph on CUDA; an .onnx --model always runs on onnxruntime)")
     # Streaming outputs (livepose.outputs.streaming): smoothed unless --no-smoothing; --out stays raw.
     parser.add_argument("--osc", metavar="HOST:PORT", help="send joints as OSC bundles over UDP (see README)")
     parser.add_argument("--websocket", type=int, metavar="PORT", help="serve joints as JSON over a WebSocket on "
@@ -75,8 +83,9 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
                         "server listens on (default 127.0.0.1, this machine only; 0.0.0.0: every interface)")
     parser.add_argument("--lsl", action="store_true", help="publish joints as a Lab Streaming Layer outlet "
                         "(pip install livepose[lsl])")
-    parser.add_argument("--no-smoothing", action="store_true", help="stream the network's raw joints (the One "
-                        "Euro filter is on by default for --osc, --websocket, --lsl; --out is never smoothed)")
+    parser.add_argument("--no-smoothing", action="store_true", help="stream and draw the network's raw joints "
+                        "(the One Euro filter is on by default for --osc, --websocket, --lsl and the viewer; --out "
+                        "and --record are never smoothed)")
     parser.add_argument("--screenshot", metavar="FILE.png", help="viewer: save the window once the run ends (use "
                         "with --max-frames), with FILE.json beside it (view geometry, counts), then exit")
     # Tests: an artificially slow window (sleeps this long after drawing each result).
@@ -128,9 +137,15 @@ def run(args: argparse.Namespace) -> int:
     from livepose.sources import make_source
 
     spec = args.source or _default_source(args)
-    predictor = Predictor.from_checkpoint(str(args.model or default_hand_model()), device=args.device)
+    predictor = Predictor.from_checkpoint(str(args.model or default_hand_model()), device=args.device,
+                                          precision=args.precision, backend=args.backend)
     source = make_source(spec, realtime=args.realtime or args.loop, loop=args.loop, fps=args.fps,
                          camera=args.camera)
+    from livepose.layout_convert import check_target, convert_result
+
+    layout = args.layout or predictor.layout
+    check_target(predictor.layout, layout)
+    args.convert = None if layout == predictor.layout else (lambda r: convert_result(r, layout, source.intrinsics))
     recorder = SessionRecorder(args.record) if args.record else None
     with ExitStack() as stack:
         out_stream = None
@@ -146,7 +161,7 @@ def run(args: argparse.Namespace) -> int:
         from livepose.outputs.streaming import StreamOutputs
 
         streams = StreamOutputs.open(osc=args.osc, websocket=args.websocket, websocket_host=args.websocket_host,
-                                     lsl=args.lsl, smoothing=not args.no_smoothing, layout=predictor.layout)
+                                     lsl=args.lsl, smoothing=not args.no_smoothing, layout=layout)
         stack.callback(streams.close)
         args.streams = streams
         for output in streams.outputs:
@@ -163,7 +178,7 @@ def run(args: argparse.Namespace) -> int:
             if use_viewer:
                 _run_viewer(args, engine, predictor, source, writer, recorder)
             else:
-                _drain(engine, writer, streams)
+                _drain(engine, writer, streams, args.convert)
         except KeyboardInterrupt:
             log.warning("interrupted")
         finally:
@@ -187,10 +202,13 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _drain(engine, writer, streams=None) -> None:
+def _drain(engine, writer, streams=None, convert=None) -> None:
     """Take every result the engine gives (all of them in lock-step) and write it with ``--out`` (raw joints)
-    and to the streaming outputs (smoothed unless --no-smoothing)."""
+    and to the streaming outputs (smoothed unless --no-smoothing); ``convert`` (--layout) maps each result to
+    another joint layout first."""
     for result in engine.results():
+        if convert is not None:
+            result = convert(result)
         if writer is not None:
             writer.write(result)
         if streams:
@@ -219,22 +237,20 @@ def _run_viewer(args: argparse.Namespace, engine, predictor, source, writer, rec
     """Open the window on the started engine; a thread drains the results for --out meanwhile."""
     import threading
 
-    import torch
-
     from livepose.viewer import run_viewer
     from livepose.viewer.window import ViewerOptions
 
-    drainer = threading.Thread(target=_drain, args=(engine, writer, getattr(args, "streams", None)),
+    drainer = threading.Thread(target=_drain, args=(engine, writer, getattr(args, "streams", None),
+                                                    getattr(args, "convert", None)),
                                name="livepose-output", daemon=True)
     drainer.start()
-    dtype = next(predictor.model.parameters()).dtype
     crop = predictor.crop_settings
     options = ViewerOptions(
         screenshot=Path(args.screenshot) if args.screenshot else None, delay_ms=args.viewer_delay_ms,
         record_dir=Path(args.record).parent if args.record else Path.cwd(), recorder=recorder,
         crop_size=(crop.width, crop.height), band_mm=crop.depth_thres,
-        device=f"{predictor.device.type.upper()} {'FP16' if dtype == torch.float16 else 'FP32'}",
-        model=f"{predictor.name} ({predictor.layout})")
+        device=predictor.label,
+        model=f"{predictor.name} ({predictor.layout})", smoothing=not args.no_smoothing)
     try:
         report = run_viewer(engine, options, source.description)
         args.viewer_recordings = report.recordings

@@ -24,6 +24,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     parser.add_argument("--out", required=True, metavar="DIR", help="output folder")
     parser.add_argument("--preview", metavar="GRID.png", help="also draw the first frames with their skeletons")
     parser.add_argument("--no-noise", action="store_true", help="perfect depth (no sensor model)")
+    parser.add_argument("--whole-body", action="store_true", help="bodies: only frames showing the whole person "
+                        "(as ITOP's frames do; the body model's held-out splits)")
     parser.set_defaults(func=run)
     return parser
 
@@ -37,7 +39,7 @@ def run(args: argparse.Namespace) -> int:
         raise LivePoseError(f"--camera {camera!r}: expected one of {', '.join(sorted(SENSORS))}")
     started = time.perf_counter()
     out = write_split(args.kind, args.count, args.seed, camera, args.out, noise=not args.no_noise,
-                      progress=sys.stderr.isatty())
+                      progress=sys.stderr.isatty(), whole_body=args.whole_body)
     elapsed = time.perf_counter() - started
     sys.stdout.write(f"wrote {args.count} {args.kind} frames ({camera}) to {out} in {elapsed:.1f} s "
                      f"({args.count / elapsed:.1f} frames/s)\n")

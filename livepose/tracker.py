@@ -15,7 +15,8 @@ shipped hand model), and runs the same engine as ``livepose live`` on two
 background threads. Iterating yields one
 :class:`~livepose.outputs.smoothing.SmoothedPoseResult` per processed frame:
 ``joints_mm`` (J, 3 camera-frame mm), ``joints_uvd``, ``confidence`` (J,),
-``found``, ``timings_ms``... With ``smoothing`` on (the default) the joints
+``found``, ``timings_ms``, ``handedness`` (left / right / unknown with a
+confidence, from the joints' chirality)... With ``smoothing`` on (the default) the joints
 went through the One Euro filter and the network's own joints are in
 ``raw_joints_mm`` / ``raw_joints_uvd``; turn it off for evaluation.
 

@@ -28,7 +28,7 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import connect
 
 from livepose.errors import LivePoseError
-from livepose.outputs.osc import FRAME_ADDRESS, JOINT_ADDRESS, OscSender, parse_host_port
+from livepose.outputs.osc import FRAME_ADDRESS, HANDEDNESS_ADDRESS, JOINT_ADDRESS, OscSender, parse_host_port
 from livepose.outputs.smoothing import PoseSmoother
 from livepose.outputs.streaming import StreamOutputs
 from livepose.outputs.websocket import HELLO_SCHEMA, POSE_SCHEMA, WebSocketServer, result_message
@@ -38,7 +38,8 @@ from livepose.types import PoseResult
 REPO = Path(__file__).resolve().parents[1]
 HAND21 = get_layout("hand21").joints
 LINE_FIELDS = {"frame", "t_device_ms", "t_host_ms", "layout", "joints_mm", "joints_uvd", "confidence", "found",
-               "timings_ms", "dropped"}
+               "timings_ms", "dropped", "handedness", "handedness_confidence"}
+SIDES = ("left", "right", "unknown")
 
 
 def pose(found: bool = True, frame: int = 7) -> PoseResult:
@@ -118,14 +119,16 @@ def test_osc_packets_from_live_engine_follow_the_address_scheme(small_model: Pat
         assert (frame, bool(found), layout, smoothed) == (line["frame"], line["found"], "hand21", 1)
         assert t_device == pytest.approx(line["t_device_ms"], abs=0.001)
         assert t_host == pytest.approx(line["t_host_ms"], abs=0.001)
-        joints = contents[1:]
+        joints = contents[2:]
         if found:
+            hand = contents[1]
+            assert hand.address == HANDEDNESS_ADDRESS and hand.params[0] in SIDES and 0 <= hand.params[1] <= 1
             assert [m.address for m in joints] == [JOINT_ADDRESS + name for name in HAND21]
             assert all(len(m.params) == 4 and all(isinstance(v, float) for v in m.params) for m in joints)
             frames.append((np.array([m.params[:3] for m in joints]), np.array([m.params[3] for m in joints]),
                            np.array(line["joints_mm"]), np.array(line["confidence"])))
         else:
-            assert not joints
+            assert len(contents) == 1
     assert frames, "the synthetic hand was never found"
     # The first frame starts the filter: its joints are the raw ones (float32 on the wire, JSON rounds to 1 um).
     osc_joints, osc_conf, raw_joints, raw_conf = frames[0]
@@ -142,7 +145,8 @@ def test_osc_bundle_without_target_and_send_errors_never_raise(monkeypatch) -> N
     lost = OscBundle(sender.bundle(pose(found=False)))
     assert lost.num_contents == 1 and next(iter(lost)).params[:2] == [7, 0]
     found = OscBundle(sender.bundle(pose()))
-    assert found.num_contents == 22 and len(sender.bundle(pose())) < 1472  # one Ethernet datagram
+    assert found.num_contents == 23 and len(sender.bundle(pose())) < 1472  # one Ethernet datagram
+    assert found.content(1).address == HANDEDNESS_ADDRESS and found.content(1).params[0] in SIDES
 
     class Full:
         def sendto(self, *_):
@@ -170,9 +174,14 @@ def test_osc_bundle_without_target_and_send_errors_never_raise(monkeypatch) -> N
 
 
 def check_pose_message(message: dict, layout: str = "hand21") -> None:
-    assert message["schema"] == POSE_SCHEMA
-    assert LINE_FIELDS | {"handedness", "smoothed"} <= set(message)
-    assert message["layout"] == layout and message["handedness"] is None
+    assert message["schema"] == POSE_SCHEMA == "livepose.pose/2"
+    assert LINE_FIELDS | {"smoothed"} <= set(message)
+    assert message["layout"] == layout and message["handedness"] in SIDES
+    assert 0 <= message["handedness_confidence"] <= 1
+    if message["handedness"] == "unknown":
+        assert message["handedness_confidence"] < 0.5
+    else:
+        assert message["handedness_confidence"] >= 0.5
     assert isinstance(message["frame"], int) and isinstance(message["found"], bool)
     assert len(message["joints_mm"]) == 21 and all(len(j) == 3 for j in message["joints_mm"])
     assert len(message["confidence"]) == 21 and all(0 <= c <= 1 for c in message["confidence"])
@@ -208,6 +217,7 @@ def test_websocket_messages_from_live_engine_match_the_schema(small_model: Path,
     assert f"WebSocket ws://127.0.0.1:{port}/" in stderr and "1 clients served" in stderr
     hello, poses = messages[0], messages[1:]
     assert hello["schema"] == HELLO_SCHEMA and hello["layout"] == "hand21" and hello["joints"] == list(HAND21)
+    assert hello["pose_schema"] == POSE_SCHEMA
     assert [0, 1] in hello["bones"]
     assert poses, "no pose message"
     lines = {record["frame"]: record for record in map(json.loads, out.read_text().splitlines())}
@@ -216,7 +226,7 @@ def test_websocket_messages_from_live_engine_match_the_schema(small_model: Path,
         assert message["smoothed"] is False
         # --no-smoothing: exactly the headless line's fields and values
         line = lines[message["frame"]]
-        assert {k: v for k, v in message.items() if k not in ("schema", "handedness", "smoothed")} == line
+        assert {k: v for k, v in message.items() if k not in ("schema", "smoothed")} == line
     assert [m["frame"] for m in poses] == sorted(m["frame"] for m in poses)
 
 
@@ -472,3 +482,73 @@ def test_stream_outputs_smooth_once_and_survive_a_failing_output() -> None:
     message = result_message(good.results[0])
     assert message["smoothed"] is False and math.isfinite(message["joints_mm"][0][0])
     assert not StreamOutputs([])
+
+
+# -- handedness in every output ---------------------------------------------------------------------------------
+
+
+def synthetic_hand_results() -> tuple[list[PoseResult], list[str]]:
+    """Results holding the true joints of synthetic left and right hands (camera frame), and their sides."""
+    import torch
+
+    from livepose.synth.generator import camera_tensor
+    from livepose.synth.hand import sample_hands
+    from livepose.synth.scene import place_hands
+
+    generator = torch.Generator().manual_seed(3)
+    hands = sample_hands(8, generator)
+    camera, width, height, _ = camera_tensor("d435_640", 8, "cpu")
+    joints = place_hands(hands.joints[:, [0, 5, 9, 13, 17]].mean(1), camera, width, height,
+                         generator).apply(hands.joints).double().numpy()
+    results = [PoseResult(frame_number=i, t_device_ms=i * 33.0, t_host_ms=1e6 + i * 33.0, layout="hand21",
+                          found=True, joints_mm=j, joints_uvd=j, confidence=np.full(21, 0.8))
+               for i, j in enumerate(joints)]
+    return results, ["left" if left else "right" for left in hands.side.tolist()]
+
+
+def test_handedness_reaches_json_lines_websocket_and_osc() -> None:
+    import io
+
+    from livepose.outputs.jsonl import JsonLinesWriter
+
+    results, sides = synthetic_hand_results()
+    assert set(sides) == {"left", "right"}
+    stream = io.StringIO()
+    writer = JsonLinesWriter(stream)
+    sender = OscSender("127.0.0.1", free_port())
+    for result, side in zip(results, sides, strict=True):
+        writer.write(result)
+        line = json.loads(stream.getvalue().splitlines()[-1])
+        message = result_message(result)
+        hand = OscBundle(sender.bundle(result)).content(1)
+        assert line["handedness"] == message["handedness"] == hand.params[0] == side
+        assert line["handedness_confidence"] == message["handedness_confidence"] > 0.5
+        assert hand.params[1] == pytest.approx(line["handedness_confidence"], abs=1e-3)
+        check_pose_message(message)
+    sender.close()
+
+
+def test_osc_receiver_example_prints_what_it_receives() -> None:
+    results, sides = synthetic_hand_results()
+    port = free_port()
+    receiver = subprocess.Popen([sys.executable, str(REPO / "examples" / "osc_receiver.py"), "--port", str(port),
+                                 "--frames", "3", "--timeout", "30", "--joints", "wrist,index_tip"], cwd=REPO,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert "listening for livepose OSC" in receiver.stderr.readline()
+        sender = OscSender("127.0.0.1", port)
+        sender.send(pose(found=False, frame=1))
+        for result in results[:2]:
+            sender.send(result)
+        sender.close()
+        stdout, stderr = receiver.communicate(timeout=30)
+    finally:
+        if receiver.poll() is None:
+            receiver.kill()
+    assert receiver.returncode == 0, stderr
+    lines = stdout.splitlines()
+    assert lines[0] == "frame 1: no hand"
+    for line, result, side in zip(lines[1:], results[:2], sides[:2], strict=True):
+        assert line.startswith(f"frame {result.frame_number} [hand21, 21 joints, {side} hand (")
+        x, y, z = result.joints_mm[0]
+        assert f"wrist ({x:7.1f}, {y:7.1f}, {z:7.1f}) mm c=0.80" in line and "index_tip (" in line

@@ -193,11 +193,14 @@ def xvfb(tmp_path_factory):
 
 
 def run_window(env: dict, model: Path, out_dir: Path, *extra: str) -> tuple[dict, Path]:
-    """``run_live.py`` with the window on the demo recording: returns the screenshot's metadata and its path."""
+    """``run_live.py`` with the window on the demo recording: returns the screenshot's metadata and its path.
+
+    ``--no-smoothing``: the window draws the network's raw joints, those of ``--out`` (the viewer's smoothing has
+    its own test, ``tests/test_viewer_smoothing.py``)."""
     shot = out_dir / "window.png"
     command = [sys.executable, str(REPO / "run_live.py"), "--source", str(DEMO_SESSION), "--loop", "--model",
                str(model), "--max-frames", "20", "--screenshot", str(shot), "--out", str(out_dir / "out.jsonl"),
-               *extra]
+               "--no-smoothing", *extra]
     done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-3000:]
     assert "running headless" not in done.stderr

@@ -208,8 +208,12 @@ class A2J(nn.Module):
         depth = self.DepthRegressionModel(x4) if self.config.is_3d else None
         return A2JHeads(classification, offsets, depth)
 
-    def forward(self, x: torch.Tensor) -> A2JOutput:
+    def forward(self, x: torch.Tensor, heads_only: bool = False) -> A2JOutput | A2JHeads:
+        """Joints and anchor weights of (B, 1, H, W) crops; the raw heads with ``heads_only``
+        (how the training loop calls it through DistributedDataParallel)."""
         heads = self.forward_heads(x)
+        if heads_only:
+            return heads
         rows = -(-x.shape[2] // ANCHOR_STRIDE)
         cols = -(-x.shape[3] // ANCHOR_STRIDE)
         anchors = self.anchors_for(rows, cols, heads.classification.device, heads.classification.dtype)

@@ -42,12 +42,13 @@ def evaluate_arrays(protocol: Protocol, predictions: np.ndarray, labels: np.ndar
         per_joint_error_mm={name: float(v) for name, v in zip(names, per_joint, strict=True)},
         success_rate={t: float(r) for t, r in zip(metrics.SUCCESS_THRESHOLDS_MM, rates, strict=True)},
     )
-    if protocol.world_metres:
-        # Compare in metres, as the official ITOP code does.
-        by_joint = metrics.per_joint_accuracy_below(errors, ITOP_THRESHOLD_M)
+    if protocol.world_metres or protocol.layout.name == "itop15":
+        # ITOP's criterion, compared in metres as the official ITOP code does (or in mm for camera-frame bodies).
+        threshold = ITOP_THRESHOLD_M if protocol.world_metres else ITOP_THRESHOLD_M * 1000.0
+        by_joint = metrics.per_joint_accuracy_below(errors, threshold)
         result.update(
-            map_10cm=metrics.accuracy_below(errors, ITOP_THRESHOLD_M),
-            per_group_map_10cm=metrics.group_accuracy_below(errors, ITOP_THRESHOLD_M, protocol.layout.groups),
+            map_10cm=metrics.accuracy_below(errors, threshold),
+            per_group_map_10cm=metrics.group_accuracy_below(errors, threshold, protocol.layout.groups),
             per_joint_map_10cm={name: float(v) for name, v in zip(names, by_joint, strict=True)},
         )
     return EvaluationResult(**result)

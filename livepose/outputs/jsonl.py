@@ -5,8 +5,11 @@ Fields (stable, public): ``frame`` (number), ``t_device_ms``, ``t_host_ms``,
 frame, mm), ``joints_uvd`` (image u, v in px and depth in mm), ``confidence``
 (per joint, 0-1), ``found`` (false when no target), ``reason`` (why not, when
 not found), ``timings_ms`` (per stage, ``total`` and ``latency``),
-``dropped`` (per stage, cumulative). Numbers that are not known (NaN) are
-written as ``null``, so every line is strict JSON.
+``dropped`` (per stage, cumulative), ``handedness`` (``"left"``, ``"right"``
+or ``"unknown"``, estimated from the joints' chirality, see
+:mod:`livepose.handedness`) and ``handedness_confidence`` (0-1, 0 when
+unknown for want of a hand). Numbers that are not known (NaN) are written as
+``null``, so every line is strict JSON.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from typing import IO, Any
 
 import numpy as np
 
+from livepose.handedness import Handedness, result_handedness
 from livepose.types import PoseResult
 
 
@@ -37,7 +41,8 @@ def _clean(value: Any) -> Any:
 
 
 def result_to_dict(result: PoseResult) -> dict[str, Any]:
-    """The headless output record of one result."""
+    """The result's fields of the headless output record (the session recorder's pose messages use these too;
+    :func:`output_record` is the whole line)."""
     record = {
         "frame": int(result.frame_number),
         "t_device_ms": result.t_device_ms,
@@ -55,6 +60,14 @@ def result_to_dict(result: PoseResult) -> dict[str, Any]:
     return _clean(record)
 
 
+def output_record(result: PoseResult, handedness: Handedness | None = None) -> dict[str, Any]:
+    """The headless output line of one result: :func:`result_to_dict` plus ``handedness`` and
+    ``handedness_confidence`` (estimated from ``result``'s joints unless ``handedness`` is given)."""
+    side = result_handedness(result) if handedness is None else handedness
+    return {**result_to_dict(result), "handedness": side.label,
+            "handedness_confidence": round(float(side.confidence), 3)}
+
+
 class JsonLinesWriter:
     """Writes one line per result to a file and flushes it, so a killed process loses at most one line.
 
@@ -66,7 +79,7 @@ class JsonLinesWriter:
         self.lines = 0
 
     def write(self, result: PoseResult) -> None:
-        self._stream.write(json.dumps(result_to_dict(result), separators=(",", ":")) + "\n")
+        self._stream.write(json.dumps(output_record(result), separators=(",", ":")) + "\n")
         self._stream.flush()
         self.lines += 1
 

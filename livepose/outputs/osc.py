@@ -9,6 +9,8 @@ address                         arguments
 ``/livepose/frame``             ``frame`` (int), ``found`` (int, 1 or 0), ``layout`` (string),
                                 ``t_device_ms`` (double, NaN if unknown), ``t_host_ms`` (double),
                                 ``smoothed`` (int, 1 or 0)
+``/livepose/handedness``        ``side`` (string: ``left``, ``right`` or ``unknown``), ``confidence``
+                                (float, 0-1; see :mod:`livepose.handedness`); only when found
 ``/livepose/joint/<name>``      ``x``, ``y``, ``z`` (float, camera frame mm: x right, y down, z forward),
                                 ``confidence`` (float, 0-1); one message per joint, only when found
 ==============================  =========================================================================
@@ -16,7 +18,7 @@ address                         arguments
 ``<name>`` is the joint's name in the layout (``hand21``: ``wrist``,
 ``thumb_cmc`` ... ``index_tip`` ... ``little_tip``; see
 :mod:`livepose.skeletons`). A frame without a target has only
-``/livepose/frame`` with ``found`` 0. A ``hand21`` bundle is about 1.2 kB, one
+``/livepose/frame`` with ``found`` 0. A ``hand21`` bundle is about 1.3 kB, one
 UDP datagram below the Ethernet MTU. Frames go out in order; UDP may lose or
 reorder them, which is what live joints want (the next frame is on its way).
 
@@ -36,6 +38,7 @@ import socket
 import numpy as np
 
 from livepose.errors import LivePoseError
+from livepose.handedness import result_handedness
 from livepose.skeletons import get_layout
 from livepose.types import PoseResult
 
@@ -43,6 +46,7 @@ log = logging.getLogger(__name__)
 
 PREFIX = "/livepose"
 FRAME_ADDRESS = f"{PREFIX}/frame"
+HANDEDNESS_ADDRESS = f"{PREFIX}/handedness"
 JOINT_ADDRESS = f"{PREFIX}/joint/"  # + joint name
 
 
@@ -111,6 +115,11 @@ class OscSender:
         frame.add_arg(int(bool(getattr(result, "smoothed", False))), "i")
         builder.add_content(frame.build())
         if result.found:
+            side = result_handedness(result)
+            hand = self._message_builder(HANDEDNESS_ADDRESS)
+            hand.add_arg(side.label, "s")
+            hand.add_arg(float(side.confidence), "f")
+            builder.add_content(hand.build())
             joints = np.asarray(result.joints_mm, dtype=np.float64)
             confidence = np.asarray(result.confidence, dtype=np.float64)
             addresses = self._joint_addresses(result.layout)

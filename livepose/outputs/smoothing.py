@@ -42,6 +42,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from livepose.handedness import Handedness, result_handedness
 from livepose.types import PoseResult
 
 
@@ -116,6 +117,11 @@ class SmoothedPoseResult(PoseResult):
     raw_joints_mm: np.ndarray | None = None
     raw_joints_uvd: np.ndarray | None = None
     smoothed: bool = False
+
+    @property
+    def handedness(self) -> Handedness:
+        """Left or right hand, estimated from ``joints_mm`` (:mod:`livepose.handedness`; computed on each call)."""
+        return result_handedness(self)
 
 
 def _fields(result: PoseResult) -> dict:

@@ -8,25 +8,35 @@ then read the joints).
 Messages (text frames, strict JSON; ``null`` for unknown numbers):
 
 1. On connect, once: ``{"schema": "livepose.hello/1", "livepose": VERSION,
-   "layout": NAME, "joints": [names], "bones": [[a, b], ...], "bone_colours":
-   [[r, g, b], ...]}`` (joint indices; 0-255 colours; all but ``schema`` and
-   ``livepose`` null when the server does not know the layout).
-2. Per processed frame, ``schema`` ``"livepose.pose/1"`` with the fields of a
+   "pose_schema": "livepose.pose/2", "layout": NAME, "joints": [names],
+   "bones": [[a, b], ...], "bone_colours": [[r, g, b], ...]}`` (joint indices;
+   0-255 colours; ``layout`` to ``bone_colours`` null when the server does not
+   know the layout).
+2. Per processed frame, ``schema`` ``"livepose.pose/2"`` with the fields of a
    headless output line (:mod:`livepose.outputs.jsonl`): ``frame``,
    ``t_device_ms``, ``t_host_ms``, ``layout``, ``found`` (and ``reason`` when
    false), ``joints_mm`` (J x [x, y, z], camera frame mm: x right, y down, z
    forward), ``joints_uvd``, ``confidence`` (J, 0-1), ``timings_ms``,
-   ``dropped`` (the engine's); plus ``handedness`` (``"left"``, ``"right"`` or
-   null when unknown; null in this build), ``smoothed`` (whether the joints
-   went through the One Euro filter).
+   ``dropped`` (the engine's), ``handedness`` (``"left"``, ``"right"`` or
+   ``"unknown"``: estimated from the chirality of the joints sent, see
+   :mod:`livepose.handedness`; ``"unknown"`` when ambiguous, when no hand was
+   found and for bodies), ``handedness_confidence`` (0-1: 0 no idea, below 0.5
+   the side is ``"unknown"``); plus ``smoothed`` (whether the joints went
+   through the One Euro filter).
 
 The version in ``schema`` changes only when a field changes meaning or goes
-away; new fields may appear without a change.
+away; new fields may appear without a change. ``livepose.pose/2`` differs
+from ``/1`` only in ``handedness``: ``"unknown"`` where ``/1`` had null (it was
+always null), and the new ``handedness_confidence``; every other field is
+unchanged.
 
 Clients need not send anything; whatever they send is read and ignored. A
 message over ``max_message_bytes`` (1 kB) closes that connection (1009), as
 does a malformed frame (1002) or invalid UTF-8 text (1007). At most
-``max_clients`` (8) at once: more are refused with HTTP 503.
+``max_clients`` (8) at once: more are refused with HTTP 503. At most
+``4 x max_clients`` TCP connections at once, handshakes included (a
+handshake must finish within 5 s): more are dropped as they connect, so that
+a flood of idle connections cannot exhaust the process's file descriptors.
 
 Threads: the server runs its own asyncio loop on a daemon thread. :meth:`send`
 is called from the engine's consumer thread: it encodes the message once and
@@ -53,20 +63,21 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from livepose.errors import LivePoseError
-from livepose.outputs.jsonl import result_to_dict
+from livepose.handedness import Handedness
+from livepose.outputs.jsonl import output_record
 from livepose.types import PoseResult
 
 log = logging.getLogger(__name__)
 
-POSE_SCHEMA = "livepose.pose/1"
+POSE_SCHEMA = "livepose.pose/2"
 HELLO_SCHEMA = "livepose.hello/1"
 
 
-def result_message(result: PoseResult, handedness: str | None = None) -> dict[str, Any]:
-    """The ``livepose.pose/1`` message of one result (a dict ready for ``json.dumps``)."""
-    message = {"schema": POSE_SCHEMA, **result_to_dict(result), "handedness": handedness,
-               "smoothed": bool(getattr(result, "smoothed", False))}
-    return message
+def result_message(result: PoseResult, handedness: Handedness | None = None) -> dict[str, Any]:
+    """The ``livepose.pose/2`` message of one result (a dict ready for ``json.dumps``); ``handedness`` is
+    estimated from the result's joints unless given."""
+    return {"schema": POSE_SCHEMA, **output_record(result, handedness),
+            "smoothed": bool(getattr(result, "smoothed", False))}
 
 
 def hello_message(layout: str | None) -> dict[str, Any]:
@@ -82,8 +93,8 @@ def hello_message(layout: str | None) -> dict[str, Any]:
             colours = [list(c) for c in info.bone_colours]
         except LivePoseError:
             pass
-    return {"schema": HELLO_SCHEMA, "livepose": __version__, "layout": layout, "joints": joints, "bones": bones,
-            "bone_colours": colours}
+    return {"schema": HELLO_SCHEMA, "livepose": __version__, "pose_schema": POSE_SCHEMA, "layout": layout,
+            "joints": joints, "bones": bones, "bone_colours": colours}
 
 
 @dataclass
@@ -117,6 +128,7 @@ class WebSocketServer:
         self.host, self.port = host, int(port)
         self.layout = layout
         self.max_clients = max_clients
+        self.max_connections = 4 * max_clients  # TCP connections at once, handshakes included
         self.queue_size = queue_size
         self.max_message_bytes = max_message_bytes
         self.send_buffer_bytes = send_buffer_bytes
@@ -162,8 +174,9 @@ class WebSocketServer:
     def connected(self) -> int:
         return sum(1 for c in self.clients if c.connected)
 
-    def send(self, result: PoseResult, handedness: str | None = None) -> None:
-        """Queue one frame for every client; returns at once (never waits for a client)."""
+    def send(self, result: PoseResult, handedness: Handedness | None = None) -> None:
+        """Queue one frame for every client; returns at once (never waits for a client). ``handedness``:
+        see :func:`result_message`."""
         loop = self._loop
         if loop is None or loop.is_closed():
             return
@@ -214,14 +227,26 @@ class WebSocketServer:
             loop.close()
 
     async def _main(self) -> None:
-        from websockets.asyncio.server import serve
+        from websockets.asyncio.server import ServerConnection, serve
         from websockets.protocol import State
 
         self._open = State.OPEN
         self._stopped = asyncio.Event()
+        owner = self
+
+        class LimitedConnection(ServerConnection):
+            """Drops a TCP connection at once when max_connections are already open (handshaking or served)."""
+
+            def connection_made(self, transport: asyncio.BaseTransport) -> None:
+                super().connection_made(transport)
+                if len(self.server.handler_tasks) > owner.max_connections:
+                    owner.refused += 1
+                    transport.abort()
+
         server = await serve(self._handle, self.host, self.port, process_request=self._admit, compression=None,
                              max_size=self.max_message_bytes, max_queue=4, write_limit=16384, open_timeout=5,
-                             close_timeout=1, ping_interval=20, ping_timeout=20, logger=log.getChild("server"))
+                             close_timeout=1, ping_interval=20, ping_timeout=20, logger=log.getChild("server"),
+                             create_connection=LimitedConnection)
         self._server = server
         self.port = server.sockets[0].getsockname()[1]
         self._loop = asyncio.get_running_loop()
@@ -279,10 +304,12 @@ class WebSocketServer:
             # after about a second of frames instead of megabytes of stale ones.
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, self.send_buffer_bytes)
         self.clients.append(stats)
+        # Taken before the first await, so that connections admitted in the same instant can never all pass the
+        # check above while each waits for its hello to go out.
+        self._active[id(client)] = client
         sender = None
         try:
             await connection.send(json.dumps(hello_message(self.layout), separators=(",", ":")))
-            self._active[id(client)] = client
             sender = asyncio.create_task(self._send_loop(client))
             async for _ in connection:  # clients need not send; anything they do send is ignored
                 pass

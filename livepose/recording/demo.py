@@ -20,7 +20,7 @@ def write_demo_session(path: str | Path, seconds: float = 4.0, fps: float = 15.0
                        camera: str = "d435_640", progress: bool = True) -> Path:
     """Render ``seconds`` x ``fps`` frames of a moving synthetic hand and record them to ``path``."""
     count = max(1, round(seconds * fps))
-    recorder = SessionRecorder(path, queue_size=count + 1)
+    recorder = SessionRecorder(path, queue_size=count + 1, max_age_s=None)  # offline: every frame, however late
     source = SyntheticSource("hand", camera=camera, fps=fps, seed=seed, paced=False)
     recorder.start()
     try:

@@ -33,6 +33,7 @@ import numpy as np
 
 from livepose.camera import Intrinsics
 from livepose.errors import LivePoseError
+from livepose.sources.png import MAX_PIXELS, png_size
 from livepose.types import DepthFrame, PoseResult
 
 FORMAT_VERSION = 1
@@ -129,22 +130,42 @@ def encode_depth(frame: DepthFrame, log_time_ns: int) -> bytes:
 
 
 def decode_depth(data: bytes, where: str) -> DepthFrame:
-    """A ``/camera/depth`` message back to the frame it came from (bit-exact)."""
+    """A ``/camera/depth`` message back to the frame it came from (bit-exact).
+
+    Raises LivePoseError, naming ``where``, for anything else: not JSON, missing or mistyped fields, a camera
+    that is not one, a payload that is not a 16-bit PNG of the camera's size (checked in the PNG header
+    before decoding, so a damaged header never makes the reader allocate more than MAX_PIXELS pixels).
+    """
     try:
         message = json.loads(data)
         meta = message["livepose"]
-        png = np.frombuffer(base64.b64decode(message["data"], validate=True), np.uint8)
-    except (ValueError, KeyError, TypeError) as exc:
+        intrinsics = Intrinsics.from_dict(meta["intrinsics"], source=f"{where}: camera")
+        png = base64.b64decode(message["data"], validate=True)
+        frame_number = int(meta["frame_number"])
+        depth_unit_mm = float(meta["depth_unit_mm"])
+        t_host_ms = float(meta["t_host_ms"])
+        t_device = meta.get("t_device_ms")
+        t_device_ms = float("nan") if t_device is None else float(t_device)
+        source = str(meta.get("source", ""))
+    except (ValueError, KeyError, TypeError, AttributeError, OverflowError, RecursionError) as exc:
         raise LivePoseError(f"{where}: damaged depth message ({type(exc).__name__})") from None
-    depth = cv2.imdecode(png, cv2.IMREAD_UNCHANGED)
-    if depth is None or depth.dtype != np.uint16 or depth.ndim != 2:
-        raise LivePoseError(f"{where}: depth message does not hold a 16-bit PNG")
-    t_device = meta.get("t_device_ms")
-    return DepthFrame(depth=depth, depth_unit_mm=float(meta["depth_unit_mm"]),
-                      intrinsics=Intrinsics.from_dict(meta["intrinsics"], source=where),
-                      frame_number=int(meta["frame_number"]),
-                      t_device_ms=float("nan") if t_device is None else float(t_device),
-                      t_host_ms=float(meta["t_host_ms"]), source=str(meta.get("source", "")))
+    if not (math.isfinite(depth_unit_mm) and depth_unit_mm > 0):
+        raise LivePoseError(f"{where}: depth unit {depth_unit_mm!r} mm, expected a positive number")
+    size = png_size(png)
+    if size is None:
+        raise LivePoseError(f"{where}: depth message does not hold a PNG")
+    width, height = int(intrinsics.width), int(intrinsics.height)
+    if size != (width, height) or width * height > MAX_PIXELS:
+        raise LivePoseError(f"{where}: depth image of {size[0]}x{size[1]} pixels for a {width}x{height} camera "
+                            f"(expected the camera's size, at most {MAX_PIXELS} pixels)")
+    try:
+        depth = cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_UNCHANGED)
+    except cv2.error:
+        depth = None
+    if depth is None or depth.dtype != np.uint16 or depth.ndim != 2 or depth.shape != (height, width):
+        raise LivePoseError(f"{where}: depth message does not hold a readable 16-bit PNG")
+    return DepthFrame(depth=depth, depth_unit_mm=depth_unit_mm, intrinsics=intrinsics, frame_number=frame_number,
+                      t_device_ms=t_device_ms, t_host_ms=t_host_ms, source=source)
 
 
 def encode_calibration(intrinsics: Intrinsics, depth_unit_mm: float, log_time_ns: int) -> bytes:
@@ -177,11 +198,37 @@ def encode_pose(result: PoseResult) -> bytes:
 
 
 def decode_pose(data: bytes, where: str) -> dict[str, Any]:
-    """A ``/livepose/pose`` message as a dict (the headless output fields plus ``anchors``)."""
+    """A ``/livepose/pose`` message as a dict (the headless output fields plus ``anchors``).
+
+    Raises LivePoseError, naming ``where``, when the fields that readers use are missing or mistyped:
+    ``frame`` (integer), ``found`` (boolean), ``joints_mm`` and ``joints_uvd`` (J x 3 numbers or null),
+    ``confidence`` (J numbers or null).
+    """
     try:
         record = json.loads(data)
-    except ValueError:
+    except (ValueError, RecursionError):
         raise LivePoseError(f"{where}: damaged pose message") from None
-    if not isinstance(record, dict) or "frame" not in record:
+    if not isinstance(record, dict) or not _is_int(record.get("frame")):
         raise LivePoseError(f"{where}: pose message without a frame number")
+    if not isinstance(record.get("found"), bool):
+        raise LivePoseError(f"{where}: pose message without a found flag")
+    joints = record.get("joints_mm"), record.get("joints_uvd")
+    confidence = record.get("confidence")
+    if not all(isinstance(j, list) and all(_is_point(p) for p in j) for j in joints) \
+            or not isinstance(confidence, list) or not all(_is_number(c) for c in confidence) \
+            or not len(joints[0]) == len(joints[1]) == len(confidence):
+        raise LivePoseError(f"{where}: pose message with damaged joints (expected J x 3 joints_mm and joints_uvd "
+                            "and J confidences)")
     return record
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: Any) -> bool:
+    return value is None or (isinstance(value, (int, float)) and not isinstance(value, bool))
+
+
+def _is_point(value: Any) -> bool:
+    return isinstance(value, list) and len(value) == 3 and all(_is_number(v) for v in value)

@@ -12,8 +12,11 @@ strings, lists and dicts only)::
 
 Everything is read with ``torch.load(weights_only=True)``: a file that is
 missing, not a checkpoint, truncated, or carries a pickle that would run code
-gets a one-line :class:`~livepose.errors.LivePoseError`. Loading is
-thread-safe; a loaded model is for one thread at a time.
+gets a one-line :class:`~livepose.errors.LivePoseError`; so does one whose
+weights do not fill the network its model arguments describe (checked on
+PyTorch's meta device, so that a damaged file never makes livepose allocate
+a network larger than the file). Loading is thread-safe; a loaded model is
+for one thread at a time.
 """
 
 from __future__ import annotations
@@ -111,15 +114,54 @@ def load_checkpoint(path: str | Path) -> Checkpoint:
         raise LivePoseError(f"{path}: checkpoint 'state_dict' must be a dict of tensors")
     try:
         config = A2JConfig.from_dict(payload["model"])
-    except TypeError as exc:
-        raise LivePoseError(f"{path}: bad model arguments ({exc})") from None
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise LivePoseError(f"{path}: bad model arguments ({type(exc).__name__}: {exc})") from None
     except LivePoseError as exc:
         raise LivePoseError(f"{path}: {exc}") from None
     layout = str(payload["layout"])
-    if get_layout(layout).num_joints != config.num_joints:
-        raise LivePoseError(f"{path}: layout {layout} has {get_layout(layout).num_joints} joints but the model "
-                            f"predicts {config.num_joints}")
+    try:
+        joints = get_layout(layout).num_joints
+    except LivePoseError as exc:
+        raise LivePoseError(f"{path}: {exc}") from None
+    if joints != config.num_joints:
+        raise LivePoseError(f"{path}: layout {layout} has {joints} joints but the model predicts {config.num_joints}")
     crop = CropSettings.from_dict(payload["crop"], source=str(path))
     training = payload.get("training") or {}
+    if not isinstance(training, dict):
+        raise LivePoseError(f"{path}: checkpoint 'training' must be a dict of metadata, found a "
+                            f"{type(training).__name__}")
+    check_weights(config, payload["state_dict"], source=str(path))
     return Checkpoint(config=config, layout=layout, crop=crop, state_dict=payload["state_dict"],
                       training=dict(training), path=path)
+
+
+def check_weights(config: A2JConfig, state: dict, source: str) -> None:
+    """Raise LivePoseError unless ``state`` holds exactly the network's floating-point weights.
+
+    The network is laid out on PyTorch's ``meta`` device (shapes, no memory), so a checkpoint whose model
+    arguments ask for a huge network but whose weights do not fill it is refused before anything is
+    allocated: a loaded model never takes much more memory than its checkpoint file.
+    """
+    with torch.device("meta"):
+        expected = A2J(config).state_dict()
+    missing = [k for k in expected if k not in state]
+    unexpected = [k for k in state if k not in expected]
+    if missing or unexpected:
+        parts = ([f"missing keys {_few(missing)}"] if missing else []) + \
+                ([f"unexpected keys {_few([str(k) for k in unexpected])}"] if unexpected else [])
+        raise LivePoseError(f"{source}: weights do not fit the network: {'; '.join(parts)}")
+    for key, want in expected.items():
+        tensor = state[key]
+        if not isinstance(tensor, torch.Tensor):
+            raise LivePoseError(f"{source}: {key} is a {type(tensor).__name__}, expected a tensor")
+        if tuple(tensor.shape) != tuple(want.shape):
+            raise LivePoseError(f"{source}: {key} has shape {tuple(tensor.shape)}, the network expects "
+                                f"{tuple(want.shape)} (wrong backbone or joint count?)")
+        if tensor.is_floating_point() != want.is_floating_point() or tensor.is_complex():
+            raise LivePoseError(f"{source}: {key} holds {tensor.dtype} values, expected "
+                                f"{'floating-point' if want.is_floating_point() else 'integer'} ones")
+
+
+def _few(keys: list[str], limit: int = 4) -> str:
+    shown = ", ".join(keys[:limit])
+    return shown + (f" and {len(keys) - limit} more" if len(keys) > limit else "")

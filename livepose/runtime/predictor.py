@@ -1,26 +1,69 @@
 """From a depth frame and a centre to 3D joints: crop, network, uncrop.
 
-:class:`Predictor` wraps a loaded A2J network with the crop and normalisation
-it was trained with. One instance serves one thread (the inference worker);
-build one per thread if you need more.
+:class:`Predictor` wraps an inference backend (:mod:`livepose.runtime.backend`)
+with the crop and normalisation the model was trained with. On host backends
+(``torch``, ``onnxruntime``) the crop is the numpy/OpenCV official protocol
+(:func:`livepose.detect.crop.crop_hand`) and the mapping back is
+:func:`~livepose.detect.crop.crop_to_image`; the ``cuda-graph`` backend does
+both on the GPU with the same arithmetic (:mod:`livepose.runtime.device_pipeline`).
+
+Building: :meth:`Predictor.from_checkpoint` takes a ``.pt`` checkpoint, a
+loaded :class:`~livepose.runtime.checkpoint.Checkpoint` or an exported
+``.onnx`` file, and picks the backend with :func:`livepose.runtime.select.resolve_backend`
+(``device``, ``precision``, ``backend``). ``Predictor(model, layout, crop, device)``
+still wraps a network in the eager ``torch`` backend.
+
+Threads: one instance serves one thread at a time (the inference worker); it
+may be built on another thread. Build one per thread if you need more. At
+interpreter exit a prediction still running on another thread is waited for
+(up to 30 s) and no new one starts, so a native runtime is never torn down
+under a thread (ONNX Runtime would abort the process).
 """
 
 from __future__ import annotations
 
+import atexit
+import logging
+import threading
 import time
+import weakref
+from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
 
-from livepose.a2j.model import A2J
+from livepose.a2j.anchors import ANCHOR_STRIDE, anchor_grid
+from livepose.a2j.model import A2J, A2JConfig
 from livepose.calibration import CropSettings
 from livepose.camera import Intrinsics
-from livepose.detect.crop import Crop, crop_hand, crop_to_image
+from livepose.detect.crop import Crop, centre_box, crop_hand, crop_to_image
+from livepose.errors import LivePoseError
+from livepose.runtime.backend import Backend
 from livepose.runtime.checkpoint import Checkpoint, load_checkpoint
+from livepose.runtime.decode import CONFIDENCE_SPREAD_PX, joint_confidence_np
+from livepose.runtime.device_crop import check_boxes
+from livepose.runtime.select import resolve_backend
+from livepose.runtime.torch_backend import TorchBackend
 
-# Spread (crop pixels) of the anchors' votes around a joint at which confidence is 1/e.
-CONFIDENCE_SPREAD_PX = 12.0
+__all__ = ["CONFIDENCE_SPREAD_PX", "Prediction", "Predictor"]
+
+log = logging.getLogger(__name__)
+
+EXIT_WAIT_S = 30.0  # at interpreter exit, how long to wait for a prediction in flight on another thread
+_LIVE: weakref.WeakSet[Predictor] = weakref.WeakSet()
+
+
+def _park_predictors_at_exit() -> None:
+    """Let a prediction in flight on a daemon thread (an engine whose stop timed out) finish, then hold every
+    predictor's lock so that none starts again: native runtimes (ONNX Runtime's thread pools, CUDA) abort the
+    process if they are torn down while a thread is inside them."""
+    for predictor in list(_LIVE):
+        predictor._lock.acquire(timeout=EXIT_WAIT_S)
+
+
+atexit.register(_park_predictors_at_exit)
 
 
 @dataclass(frozen=True)
@@ -34,7 +77,9 @@ class Prediction:
             the anchors' votes from the joint in crop pixels.
         anchor_weights: (A, J) softmax weights.
         crop: where the network input came from.
-        timings_ms: ``crop``, ``network``, ``uncrop`` durations.
+        timings_ms: ``crop``, ``network``, ``uncrop`` durations (of the whole batch for
+            :meth:`Predictor.predict_many`). ``network`` includes the anchor decoding (fused into the
+            exported graph / the CUDA graph); ``uncrop`` is confidence and the mapping back.
     """
 
     joints_uvd: np.ndarray
@@ -46,26 +91,113 @@ class Prediction:
 
 
 class Predictor:
-    """Runs an A2J network on hand crops of depth frames (centre crops, millimetre depth)."""
+    """Runs an A2J model on hand crops of depth frames (centre crops, millimetre depth).
 
-    def __init__(self, model: A2J, layout: str, crop: CropSettings, device: str = "cpu",
-                 name: str = "model") -> None:
+    Args:
+        model: the network for the default eager ``torch`` backend, or None when ``backend`` is given.
+        layout: joint layout name.
+        crop: the crop and normalisation the model was trained with (a ``"centre"`` crop).
+        device: torch device of the eager backend.
+        name: a display name (file name).
+        backend: a ready backend; then ``model`` is only kept as :attr:`model`.
+
+    Attributes:
+        model: the torch network when there is one (None for ONNX Runtime).
+        backend: the :class:`~livepose.runtime.backend.Backend` that runs it.
+        layout, crop_settings, device (a ``torch.device``), name.
+    """
+
+    def __init__(self, model: A2J | None, layout: str, crop: CropSettings, device: str = "cpu",
+                 name: str = "model", backend: Backend | None = None) -> None:
         if crop.method != "centre":
             raise ValueError("Predictor handles centre (hand) crops; box crops come with the body pipeline")
-        self.model = model.to(device).eval()
+        if backend is None:
+            if model is None:
+                raise ValueError("Predictor needs a model or a backend")
+            backend = TorchBackend(model, device)
+            model = backend.model
+        self.backend = backend
+        self.model = model
         self.layout = layout
         self.crop_settings = crop
-        self.device = torch.device(device)
+        self.device = torch.device(backend.device)
         self.name = name
+        rows, cols = -(-crop.height // ANCHOR_STRIDE), -(-crop.width // ANCHOR_STRIDE)
+        self._anchors = anchor_grid(rows, cols).numpy()  # (A, 2) row, column; for the host confidence
+        self._lock = threading.Lock()  # held during a prediction; taken for good at interpreter exit
+        _LIVE.add(self)
 
+    # -- building ---------------------------------------------------------------------------------------------
     @classmethod
-    def from_checkpoint(cls, checkpoint: Checkpoint | str, device: str = "cpu") -> Predictor:
+    def from_checkpoint(cls, checkpoint: Checkpoint | str | Path, device: str = "cpu", precision: str = "auto",
+                        backend: str = "auto") -> Predictor:
+        """Load a ``.pt`` checkpoint (or a loaded one) or an exported ``.onnx`` file on the chosen backend.
+
+        Args:
+            checkpoint: the model.
+            device: ``"cpu"``, ``"cuda"``, ``"cuda:N"``.
+            precision: ``"auto"``, ``"fp32"`` or ``"fp16"`` (CUDA).
+            backend: ``"auto"``, ``"torch"``, ``"onnxruntime"`` or ``"cuda-graph"``
+                (see :mod:`livepose.runtime.select`).
+        """
+        path = None if isinstance(checkpoint, Checkpoint) else Path(checkpoint)
+        choice = resolve_backend(path, device, backend, precision)
+        if path is not None and path.suffix.lower() == ".onnx":
+            return cls._from_onnx(path, choice.device)
         if not isinstance(checkpoint, Checkpoint):
             checkpoint = load_checkpoint(checkpoint)
         name = checkpoint.path.name if checkpoint.path is not None else "model"
-        return cls(checkpoint.build_model(device), checkpoint.layout, checkpoint.crop, device, name)
+        if choice.backend == "onnxruntime":
+            from livepose.runtime.onnx_backend import OnnxRuntimeBackend
+            from livepose.runtime.onnx_cache import onnx_bytes
 
-    @torch.inference_mode()
+            try:
+                runtime = OnnxRuntimeBackend(onnx_bytes(checkpoint), choice.device)
+            except Exception as exc:  # auto falls back to eager torch rather than refusing to run
+                if backend != "auto":
+                    raise
+                log.warning("ONNX Runtime unavailable for %s (%s): using eager PyTorch", name, exc)
+            else:
+                return cls(None, checkpoint.layout, checkpoint.crop, name=name, backend=runtime)
+            choice = resolve_backend(None, device, "torch", "fp32")
+        if choice.backend == "cuda-graph":
+            from livepose.runtime.device_pipeline import DevicePipeline
+
+            pipeline = DevicePipeline(checkpoint.build_model("cpu"), checkpoint.crop, choice.device, choice.precision)
+            return cls(pipeline.model, checkpoint.layout, checkpoint.crop, name=name, backend=pipeline)
+        eager = TorchBackend(checkpoint.build_model(choice.device), choice.device, choice.precision)
+        return cls(eager.model, checkpoint.layout, checkpoint.crop, name=name, backend=eager)
+
+    @classmethod
+    def _from_onnx(cls, path: Path, device: str) -> Predictor:
+        from livepose.runtime.export import read_onnx_metadata
+        from livepose.runtime.onnx_backend import OnnxRuntimeBackend
+        from livepose.skeletons import get_layout
+
+        if not path.is_file():
+            raise LivePoseError(f"{path}: no such file")
+        meta = read_onnx_metadata(path)
+        try:
+            config = A2JConfig.from_dict(meta["model"])
+            layout = str(meta["layout"])
+            crop = CropSettings.from_dict(meta["crop"], source=str(path))
+        except (KeyError, TypeError) as exc:
+            raise LivePoseError(f"{path}: livepose metadata lacks {exc}") from None
+        if get_layout(layout).num_joints != config.num_joints:
+            raise LivePoseError(f"{path}: layout {layout} does not have {config.num_joints} joints")
+        return cls(None, layout, crop, name=path.name, backend=OnnxRuntimeBackend(path, device))
+
+    # -- what runs it -----------------------------------------------------------------------------------------
+    @property
+    def precision(self) -> str:
+        return self.backend.precision
+
+    @property
+    def label(self) -> str:
+        """``"CPU onnxruntime FP32"``, ``"CUDA cuda-graph FP16"``... (for logs and the viewer HUD)."""
+        return self.backend.label
+
+    # -- predicting (the inference thread) --------------------------------------------------------------------
     def predict(self, depth_mm: np.ndarray, intrinsics: Intrinsics, centre_uvd: np.ndarray) -> Prediction:
         """Predict the joints of the hand around ``centre_uvd``.
 
@@ -74,26 +206,78 @@ class Predictor:
             intrinsics: the frame's camera.
             centre_uvd: (3,) hand centre u, v (px) and depth (mm).
         """
+        return self.predict_many([depth_mm], intrinsics, np.asarray(centre_uvd, dtype=np.float64)[None])[0]
+
+    def predict_many(self, depths: Sequence[np.ndarray], intrinsics: Intrinsics | Sequence[Intrinsics],
+                     centres_uvd: np.ndarray) -> list[Prediction]:
+        """One batched network call for B hands: B frames (or the same frame B times) and B centres.
+
+        Args:
+            depths: B arrays (H, W) of depth in mm.
+            intrinsics: one camera for all, or one per frame.
+            centres_uvd: (B, 3) centres u, v (px), depth (mm).
+
+        Returns:
+            B predictions; their ``timings_ms`` are those of the whole batch.
+        """
+        centres = np.asarray(centres_uvd, dtype=np.float64).reshape(-1, 3)
+        cameras = [intrinsics] * len(depths) if isinstance(intrinsics, Intrinsics) else list(intrinsics)
+        if not len(depths) == len(cameras) == len(centres) or not len(depths):
+            raise LivePoseError(f"predict_many: {len(depths)} frames, {len(cameras)} cameras and {len(centres)} "
+                                "centres; expected the same number, at least one")
+        with self._lock:
+            if self.backend.crops_on_device:
+                return self._predict_on_device(depths, cameras, centres)
+            return self._predict_on_host(depths, cameras, centres)
+
+    def _predict_on_host(self, depths: Sequence[np.ndarray], cameras: list[Intrinsics],
+                         centres: np.ndarray) -> list[Prediction]:
         t0 = time.perf_counter()
-        crop_input, crop = crop_hand(depth_mm, centre_uvd, intrinsics, self.crop_settings)
+        cropped = [crop_hand(d, c, cam, self.crop_settings) for d, c, cam in zip(depths, centres, cameras,
+                                                                                   strict=True)]
+        inputs = np.stack([normalised for normalised, _ in cropped])[:, None]
         t1 = time.perf_counter()
-        x = torch.from_numpy(crop_input)[None, None].to(self.device)
-        out = self.model(x)
-        joints_crop = out.joints[0].float().cpu().numpy()
-        weights = out.anchor_weights[0].float()
-        confidence = self._confidence(weights, joints_crop, x.shape[-2], x.shape[-1])
+        out = self.backend.infer(inputs)
         t2 = time.perf_counter()
-        joints_uvd = crop_to_image(joints_crop, crop)
-        joints_mm = intrinsics.uvd_to_xyz(joints_uvd)
+        confidence = joint_confidence_np(out.anchor_weights, out.joints[..., :2], self._anchors)
+        results = []
+        uvds = [crop_to_image(out.joints[i], crop) for i, (_, crop) in enumerate(cropped)]
+        xyzs = [cam.uvd_to_xyz(uvd) for uvd, cam in zip(uvds, cameras, strict=True)]
         t3 = time.perf_counter()
         timings = {"crop": (t1 - t0) * 1e3, "network": (t2 - t1) * 1e3, "uncrop": (t3 - t2) * 1e3}
-        return Prediction(joints_uvd, joints_mm, confidence, weights.cpu().numpy(), crop, timings)
+        for i, (_, crop) in enumerate(cropped):
+            results.append(Prediction(uvds[i], xyzs[i], confidence[i], out.anchor_weights[i], crop, dict(timings)))
+        return results
 
-    def _confidence(self, weights: torch.Tensor, joints_crop: np.ndarray, height: int, width: int) -> np.ndarray:
-        """Per-joint confidence from how tightly the anchors' weighted positions gather around the joint."""
-        anchors = self.model.anchors_for(-(-height // 16), -(-width // 16), weights.device, weights.dtype)
-        anchor_uv = torch.stack((anchors[:, 1], anchors[:, 0]), dim=-1)  # (A, 2) as (u, v)
-        joints_uv = torch.from_numpy(joints_crop[:, :2]).to(weights)
-        distance2 = ((anchor_uv[:, None, :] - joints_uv[None, :, :]) ** 2).sum(-1)  # (A, J)
-        spread = torch.sqrt((weights * distance2).sum(0))
-        return torch.exp(-spread / CONFIDENCE_SPREAD_PX).cpu().numpy()
+    def _predict_on_device(self, depths: Sequence[np.ndarray], cameras: list[Intrinsics],
+                           centres: np.ndarray) -> list[Prediction]:
+        frames = [_as_depth(d) for d in depths]
+        if len({f.shape for f in frames}) > 1:  # one batch needs one frame size: go one by one
+            return [self._predict_on_device([f], [cam], c[None])[0] for f, cam, c in zip(frames, cameras, centres,
+                                                                                        strict=True)]
+        height, width = frames[0].shape
+        settings = self.crop_settings
+        boxes = np.array([centre_box(c, cam, settings.xy_thres_mm, (width, height))
+                          for c, cam in zip(centres, cameras, strict=True)], dtype=np.float32)
+        check_boxes(boxes, (width, height))
+        centre_depth = centres[:, 2].astype(np.float32)
+        intr = np.array([[cam.fx, cam.fy, cam.cx, cam.cy] for cam in cameras], dtype=np.float32)
+        out = self.backend.run_frames(frames, boxes, centre_depth, intr)
+        results = []
+        for i in range(len(frames)):
+            crop = Crop(*(float(b) for b in boxes[i]), centre_depth=float(centre_depth[i]), settings=settings)
+            results.append(Prediction(out.joints_uvd[i].astype(np.float64), out.joints_mm[i].astype(np.float64),
+                                      out.confidence[i], out.anchor_weights[i], crop, dict(out.timings_ms)))
+        return results
+
+
+def _as_depth(depth: np.ndarray) -> np.ndarray:
+    """An (H, W) numeric depth image, or one LivePoseError line (as :func:`livepose.detect.crop.crop_hand`)."""
+    depth = np.asarray(depth)
+    if depth.ndim == 3 and depth.shape[2] == 1:
+        depth = depth[:, :, 0]
+    if depth.ndim != 2 or depth.shape[0] < 2 or depth.shape[1] < 2:
+        raise LivePoseError(f"depth frame of shape {depth.shape}: expected a 2D (H, W) image")
+    if not np.issubdtype(depth.dtype, np.number) or np.issubdtype(depth.dtype, np.complexfloating):
+        raise LivePoseError(f"depth frame of dtype {depth.dtype}: expected integer or float depths")
+    return depth

@@ -1,13 +1,17 @@
 """Reading PyTorch files without running pickled code, and strict state-dict loading.
 
 Both functions turn every failure into a one-line :class:`~livepose.errors.LivePoseError`
-naming the file (or key) and what was expected. Thread-safe.
+naming the file (or key) and what was expected. Zip checkpoints are checked
+before PyTorch reads them: their entries must be stored uncompressed (as
+``torch.save`` writes them) and fit in the file, so a damaged or hostile file
+cannot make the reader decompress more than it holds. Thread-safe.
 """
 
 from __future__ import annotations
 
 import pickle
 import re
+import struct
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -15,6 +19,8 @@ from typing import Any
 import torch
 
 from livepose.errors import LivePoseError
+
+MAX_ZIP_ENTRIES = 100_000
 
 
 def safe_torch_load(path: str | Path) -> Any:
@@ -33,6 +39,8 @@ def safe_torch_load(path: str | Path) -> Any:
         raise LivePoseError(f"{path}: empty file, expected a PyTorch checkpoint")
     if head[:2] != b"PK" and head[:1] != b"\x80":
         raise LivePoseError(f"{path}: not a PyTorch checkpoint (expected a file written by torch.save)")
+    if head[:2] == b"PK":
+        _check_zip(path)
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
@@ -45,9 +53,32 @@ def safe_torch_load(path: str | Path) -> Any:
         kind = "truncated or corrupt PyTorch checkpoint" if head[:2] == b"PK" else "not a PyTorch checkpoint"
         raise LivePoseError(f"{path}: {kind} ({detail})") from None
     except (RuntimeError, EOFError, zipfile.BadZipFile, ValueError, OSError, AttributeError, TypeError,
-            IndexError, KeyError, UnicodeDecodeError, MemoryError) as exc:
+            IndexError, KeyError, UnicodeDecodeError, MemoryError, OverflowError, RecursionError,
+            NotImplementedError, struct.error) as exc:
         kind = "truncated or corrupt PyTorch checkpoint" if head[:2] == b"PK" else "not a PyTorch checkpoint"
         raise LivePoseError(f"{path}: {kind} ({_detail(exc)})") from None
+
+
+def _check_zip(path: Path) -> None:
+    """Refuse a zip checkpoint whose directory is damaged or whose entries would decompress to more than the
+    file holds (torch.save stores its entries uncompressed; a compressed entry could be a zip bomb)."""
+    size = path.stat().st_size
+    try:
+        with zipfile.ZipFile(path) as archive:
+            entries = archive.infolist()
+    except Exception as exc:  # noqa: BLE001 - zipfile raises many kinds on a damaged directory
+        raise LivePoseError(f"{path}: truncated or corrupt PyTorch checkpoint ({_detail(exc)})") from None
+    if len(entries) > MAX_ZIP_ENTRIES:
+        raise LivePoseError(f"{path}: not a PyTorch checkpoint ({len(entries)} zip entries)")
+    total = 0
+    for entry in entries:
+        if entry.compress_type != zipfile.ZIP_STORED or entry.file_size != entry.compress_size:
+            raise LivePoseError(f"{path}: not a PyTorch checkpoint (compressed zip entry {entry.filename[:80]!r}; "
+                                "torch.save stores its entries as they are)")
+        total += entry.file_size
+    if total > size:
+        raise LivePoseError(f"{path}: truncated or corrupt PyTorch checkpoint (its entries claim {total} bytes, "
+                            f"the file has {size})")
 
 
 def _detail(exc: BaseException) -> str:

@@ -18,6 +18,8 @@ Threads
   that ``read()`` then returns None, and so does every later one.
 - ``intrinsics``, ``description``, ``is_live``: any thread. Camera intrinsics
   are only known once the camera is open.
+- ``reconnect()``: the reading thread, between reads, after ``read()`` failed
+  (the engine does this for live sources, with a back-off between attempts).
 
 What ``read()`` returns
 -----------------------
@@ -32,15 +34,21 @@ What ``read()`` returns
 
 Errors a user can fix (no camera, a missing file, a missing SDK) are raised
 as :class:`~livepose.errors.LivePoseError` from the constructor or ``open()``.
+A live source whose device fails while streaming (unplugged, an SDK error)
+raises LivePoseError from ``read()``; ``reconnect()`` then releases the device
+and acquires it again, raising LivePoseError for as long as it is missing.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 from abc import ABC, abstractmethod
 
 from livepose.camera import Intrinsics
 from livepose.types import DepthFrame
+
+log = logging.getLogger(__name__)
 
 POLL_S = 0.1
 """Longest single wait inside ``read()``: the bound on how long ``close()`` takes to unblock a reader."""
@@ -109,6 +117,25 @@ class DepthSource(ABC):
             self._close_done = True
             if self._opened:
                 self._close()
+
+    def reconnect(self) -> None:
+        """Release the device and acquire it again (after ``read()`` failed; the reading thread).
+
+        Raises what ``open()`` raises while the device is still missing; the source is then left released
+        and a later ``reconnect()`` tries again. A closed source stays closed (this returns at once). Sources
+        without a device to lose (files) simply reopen.
+        """
+        with self._state_lock:
+            if self._closed.is_set():
+                return
+            if self._opened:
+                self._opened = False
+                try:
+                    self._close()
+                except Exception as exc:  # releasing a device that is gone may fail; acquiring again matters
+                    log.debug("%s: releasing before reconnecting: %s", self.description, exc)
+            self._open()
+            self._opened = True
 
     def _require_open(self) -> None:
         if not self._opened and not self._closed.is_set():

@@ -32,6 +32,7 @@ from livepose.calibration import load_profile
 from livepose.camera import Intrinsics
 from livepose.errors import LivePoseError
 from livepose.sources.base import DepthSource
+from livepose.sources.png import MAX_PIXELS, png_file_size
 from livepose.types import DepthFrame
 
 log = logging.getLogger(__name__)
@@ -57,6 +58,14 @@ def load_camera(camera: str | Path, what: str) -> Intrinsics:
         raise LivePoseError(f"{what}: camera file {profile.path} has no 'camera' entry "
                             "(expected fx, fy, cx, cy, width, height, depth_unit_mm)")
     return profile.intrinsics
+
+
+class _Unusable(Exception):
+    """An image that cannot be played (raised and caught inside this module): ``message`` names the file."""
+
+    def __init__(self, message: str, wrong_size: bool = False) -> None:
+        super().__init__(message)
+        self.message, self.wrong_size = message, wrong_size
 
 
 class ImageFolderSource(DepthSource):
@@ -103,11 +112,12 @@ class ImageFolderSource(DepthSource):
         self._intrinsics = load_camera(camera_file, str(self.folder))
         self.camera_file = camera_file
         self.encoding = encoding
-        first = self._decode(self.files[0])
-        if first is None:
-            raise LivePoseError(f"{self.folder}: first image {self.files[0].name} is not a readable depth PNG "
-                                f"({self._expected()})")
-        self._check_size(first, self.files[0], fatal=True)
+        try:
+            first = self._load(self.files[0])
+        except _Unusable as exc:
+            if exc.wrong_size:
+                raise LivePoseError(f"{self.folder}: {exc.message} (expected images of the camera's size)") from None
+            raise LivePoseError(f"{self.folder}: first image {exc.message}") from None
         self._next = 0  # index of the next file to read
         self._first = first  # decoded already: reused for the first read
         self._ended = False
@@ -116,8 +126,10 @@ class ImageFolderSource(DepthSource):
 
     # -- DepthSource -------------------------------------------------------------------------------------------
     def _open(self) -> None:
-        """Nothing to acquire: the folder and camera file were checked by the constructor."""
+        """Nothing to acquire: the folder and camera file were checked by the constructor. (Also on
+        ``reconnect()``: pacing starts again from the next image.)"""
         self._started_s = None
+        self._count = 0
 
     def _close(self) -> None:
         self._first = None
@@ -145,13 +157,11 @@ class ImageFolderSource(DepthSource):
         if index == 0 and self._first is not None:
             depth, self._first = self._first, None  # decoded by the constructor (later loops decode it again)
         else:
-            depth = self._decode(path)
-            if depth is None:
-                log.warning("%s: %s is not a readable depth PNG (%s); stopping after %d of %d images", self.folder,
-                            path.name, self._expected(), index, len(self.files))
-                self._ended = True
-                return None
-            if not self._check_size(depth, path, fatal=False):
+            try:
+                depth = self._load(path)
+            except _Unusable as exc:
+                log.warning("%s: %s; stopping after %d of %d images", self.folder, exc.message, index,
+                            len(self.files))
                 self._ended = True
                 return None
         self._next += 1
@@ -175,6 +185,24 @@ class ImageFolderSource(DepthSource):
         if self.encoding == "uint16":
             return "expected a single-channel 16-bit PNG"
         return "expected a single-channel 16-bit PNG or an 8-bit RGB PNG in NYU's encoding"
+
+    def _load(self, path: Path) -> np.ndarray:
+        """(H, W) uint16 depth of the camera's size; raises _Unusable (naming the file) otherwise.
+
+        The PNG header is read first: a file that is not a PNG is not decoded at all, nor one whose header
+        claims another size than the camera's, so a damaged header never makes OpenCV allocate a huge image.
+        """
+        size = png_file_size(path)
+        if size is not None and size != (self._intrinsics.width, self._intrinsics.height):
+            raise _Unusable(f"{path.name} is {size[0]}x{size[1]} but the camera file says "
+                            f"{self._intrinsics.width}x{self._intrinsics.height}", wrong_size=True)
+        depth = None if size is None or size[0] * size[1] > MAX_PIXELS else self._decode(path)
+        if depth is None:
+            raise _Unusable(f"{path.name} is not a readable depth PNG ({self._expected()})")
+        if depth.shape != (self._intrinsics.height, self._intrinsics.width):  # the header lied
+            raise _Unusable(f"{path.name} is {depth.shape[1]}x{depth.shape[0]} but the camera file says "
+                            f"{self._intrinsics.width}x{self._intrinsics.height}", wrong_size=True)
+        return depth
 
     def _decode(self, path: Path) -> np.ndarray | None:
         """(H, W) uint16 depth, or None when the file cannot be read in this encoding."""
@@ -202,14 +230,3 @@ class ImageFolderSource(DepthSource):
         if image.ndim != 3 or image.shape[2] < 3 or image.dtype != np.uint8:
             return None
         return (image[:, :, 1].astype(np.uint16) << 8) | image[:, :, 0].astype(np.uint16)
-
-    def _check_size(self, depth: np.ndarray, path: Path, fatal: bool) -> bool:
-        height, width = depth.shape
-        if (width, height) == (self._intrinsics.width, self._intrinsics.height):
-            return True
-        message = (f"{self.folder}: {path.name} is {width}x{height} but the camera file says "
-                   f"{self._intrinsics.width}x{self._intrinsics.height}")
-        if fatal:
-            raise LivePoseError(message + " (expected images of the camera's size)")
-        log.warning("%s; stopping after %d of %d images", message, self.files.index(path), len(self.files))
-        return False

@@ -27,6 +27,10 @@ recordings, see tests/test_sources.py and :mod:`livepose.sources.rs_synthetic`):
   whole wait after that brought nothing". ``get_position()`` reads 0 once stopped.
 - **Damaged files** (truncated or not a recording) fail when the config is
   resolved, before any frame plays; an empty ``.db3`` fails with an SQL error.
+  Some damaged ``.bag`` files make the ROS 1 reader loop forever inside
+  ``config.resolve()``; ``.bag`` files are therefore checked record by record
+  in Python (:mod:`livepose.sources.rosbag_check`) and then opened in a child
+  process first (:mod:`livepose.sources.rs_probe`), which is killed after 20 s.
 - A depth sensor is recognised by its ``depth_units`` option; a recording
   without it has depth frames but no "depth sensor", so the depth unit is then
   taken from the frames (``depth_frame.get_units()``).
@@ -171,19 +175,32 @@ class RealSenseSource(_PipelineSource):
         serial: the camera's serial number; None: the first one connected.
         width, height, fps: the depth mode. When the camera has no such mode (an SR305 streams 640x480 only),
             the closest one it has is used, with a warning.
+        context: the ``rs.context`` to find the camera in (default: a new one at each open). Recordings loaded
+            into a context with ``context.load_device(path)`` act as cameras there (the tests use this); this
+            source sets the context's devices-changed callback.
 
     Frames: ``frame_number`` is the camera's counter, ``t_device_ms`` its timestamp, the depth unit the depth
     sensor's depth scale (an SR305: 0.125 mm; D400: 1 mm by default).
+
+    Faults: when the SDK reports the camera removed (its devices-changed callback), or the stream fails, or
+    no frame comes for NO_FRAMES_S, ``read()`` raises LivePoseError; ``reconnect()`` (the engine calls it)
+    finds the camera again by serial number once it is back. A frame the SDK hands over damaged is skipped
+    (``skipped_frames``); frame timeouts are simply waits that brought nothing.
     """
 
     is_live = True
 
-    def __init__(self, serial: str | None = None, width: int = 848, height: int = 480, fps: int = 30) -> None:
+    def __init__(self, serial: str | None = None, width: int = 848, height: int = 480, fps: int = 30,
+                 context=None) -> None:
         super().__init__()
         self.serial = serial or None
         self.width, self.height, self.fps = int(width), int(height), int(fps)
         self._name = "RealSense" + (f" {serial}" if serial else "")
         self._last_frame_s = 0.0
+        self._context = context
+        self._device = None  # the rs.device streaming now (for the removal callback)
+        self._removed = threading.Event()  # set on an SDK thread when that device is removed
+        self.skipped_frames = 0
 
     @property
     def description(self) -> str:
@@ -191,8 +208,12 @@ class RealSenseSource(_PipelineSource):
 
     def _open(self) -> None:
         rs = self._rs = import_pyrealsense2()
-        ctx = rs.context()
-        devices = list(ctx.query_devices())
+        ctx = self._context if self._context is not None else rs.context()
+        self._removed.clear()
+        try:
+            devices = list(ctx.query_devices())
+        except RuntimeError as exc:
+            raise LivePoseError(f"RealSense: cannot list cameras ({_sdk_reason(exc)})") from None
         if not devices:
             raise LivePoseError("no RealSense camera connected (check the USB 3 cable and that no other program "
                                 "uses the camera)")
@@ -203,10 +224,18 @@ class RealSenseSource(_PipelineSource):
             device = devices[serials.index(self.serial)]
         else:
             raise LivePoseError(f"RealSense {self.serial}: not connected (connected: {', '.join(serials)})")
-        serial = device.get_info(rs.camera_info.serial_number)
-        name = device.get_info(rs.camera_info.name) if device.supports(rs.camera_info.name) else "RealSense"
-        self._name = f"{name} ({serial})"
-        width, height, fps = self._choose_mode(rs, device)
+        try:
+            serial = device.get_info(rs.camera_info.serial_number)
+            name = device.get_info(rs.camera_info.name) if device.supports(rs.camera_info.name) else "RealSense"
+            self._name = f"{name} ({serial})"
+            width, height, fps = self._choose_mode(rs, device)
+        except RuntimeError as exc:  # unplugged while being opened
+            raise LivePoseError(f"{self._name}: cannot be opened ({_sdk_reason(exc)})") from None
+        self._device = device
+        try:
+            ctx.set_devices_changed_callback(self._on_devices_changed)
+        except RuntimeError as exc:
+            log.debug("%s: no devices-changed callback (%s); a removal shows as missing frames", self._name, exc)
         self._pipeline = rs.pipeline(ctx)
         config = rs.config()
         config.enable_device(serial)
@@ -227,6 +256,17 @@ class RealSenseSource(_PipelineSource):
             raise
         self._name = f"{name} ({serial}) {width}x{height}@{fps}"
         self._last_frame_s = time.monotonic()
+
+    def _on_devices_changed(self, info) -> None:  # an SDK thread: only sets a flag, never raises
+        try:
+            device = self._device
+            if device is not None and info.was_removed(device):
+                self._removed.set()
+        except Exception as exc:  # noqa: BLE001 - an exception escaping into the SDK's thread would abort
+            log.debug("%s: devices-changed callback: %s", self._name, exc)
+
+    def _release(self) -> None:
+        self._device = None
 
     def _choose_mode(self, rs, device) -> tuple[int, int, int]:
         """The requested depth mode if the camera has it, else the closest one it has."""
@@ -252,6 +292,8 @@ class RealSenseSource(_PipelineSource):
         deadline = None if timeout_s is None else time.monotonic() + max(timeout_s, 0.0)
         while not self._closed.is_set():
             wait = POLL_S if deadline is None else min(POLL_S, max(deadline - time.monotonic(), 0.001))
+            if self._removed.is_set():
+                raise LivePoseError(f"{self._name}: disconnected (the RealSense SDK reported the camera removed)")
             try:
                 frames = self._wait(wait)
             except RuntimeError as exc:
@@ -260,7 +302,12 @@ class RealSenseSource(_PipelineSource):
                 raise LivePoseError(f"{self._name}: the depth stream failed ({_sdk_reason(exc)})") from None
             now = time.monotonic()
             if frames is not None:
-                frame = self._to_frame(frames)
+                try:
+                    frame = self._to_frame(frames)
+                except (RuntimeError, ValueError, LivePoseError) as exc:  # one damaged frame: skip it
+                    self.skipped_frames += 1
+                    log.debug("%s: skipped a damaged frame (%s)", self._name, exc)
+                    frame = None
                 if frame is not None:
                     self._last_frame_s = now
                     return frame
@@ -310,6 +357,14 @@ class RealSenseRecordingSource(_PipelineSource):
 
     def _open(self) -> None:
         rs = self._rs = import_pyrealsense2()
+        if self.path.suffix.lower() != ".db3":  # the ROS 1 reader can hang on a damaged file: check it first
+            from livepose.sources.rosbag_check import check_rosbag
+            from livepose.sources.rs_probe import probe_recording
+
+            problem = check_rosbag(self.path)
+            if problem:
+                raise LivePoseError(f"{self.path}: not a readable RealSense recording ({problem})")
+            probe_recording(self.path)
         self._pipeline = rs.pipeline()
         config = rs.config()
         config.enable_device_from_file(str(self.path), repeat_playback=self.loop)

@@ -123,8 +123,9 @@ class SyntheticSource(DepthSource):
             self._planes = scene.room_planes(place, floor, g)
             self._scenery = None
             self._keys = [{"pose": pose, "rotation": place.rotation[0], "centre": place.translation[0]}]
-        self._key_times = [0.0]
-        self._start = time.monotonic()
+        self._key_times = [self._frame / self.fps]  # 0.0 when first opened
+        # Reopened (reconnect()): frame numbers go on from where they were, paced from now.
+        self._start = time.monotonic() - self._frame / self.fps
 
     def _close(self) -> None:
         self._keys = []

@@ -22,6 +22,7 @@ import torch
 from livepose.calibration import CropSettings, load_profile
 from livepose.errors import LivePoseError
 from livepose.synth.body import sample_bodies
+from livepose.synth.geometry import SphereSet
 from livepose.synth.hand import sample_hands
 from livepose.synth.render import crop_camera, render
 from livepose.synth.scene import hand_background, place_bodies, place_hands, room_planes
@@ -123,14 +124,29 @@ def hand_frames(batch: int, camera: str = "d435_640", generator: torch.Generator
 
 
 def body_frames(batch: int, camera: str = "itop_side", generator: torch.Generator | None = None,
-                device: torch.device | str = "cpu", noise: bool = True) -> SynthFrames:
-    """Whole frames of a person in a room seen by ``camera`` (``itop_top``: from the ceiling)."""
+                device: torch.device | str = "cpu", noise: bool = True, whole_body: bool = False) -> SynthFrames:
+    """Whole frames of a person in a room seen by ``camera`` (``itop_top``: from the ceiling).
+
+    With ``whole_body`` (front view only) every frame shows the whole person, as ITOP's frames do (people
+    are drawn until enough fit in the picture, as in :func:`body_crops`)."""
     cam, width, height, unit = camera_tensor(camera, batch, device)
-    bodies = sample_bodies(batch, generator=generator, device=device)
-    placement, floor_offset = place_bodies(batch, top_view=camera == "itop_top", generator=generator, device=device)
-    joints = placement.apply(bodies.joints)
-    spheres = bodies.spheres.transformed(placement.rotation, placement.translation)
-    planes = room_planes(placement, floor_offset, generator)
+    if whole_body and camera != "itop_top":
+        drawn = batch * 6
+        sizes = torch.tensor([[width, height]], dtype=torch.float32, device=device).expand(drawn, 2)
+        placed = _place_bodies_in_view(drawn, cam[:1].expand(drawn, 4), sizes, generator, device, 0.0, True)
+        good = placed.usable.nonzero().flatten()
+        if good.numel() == 0:
+            raise LivePoseError(f"body_frames: nobody fits in the {camera} picture")
+        keep = good[torch.arange(batch, device=device) % good.numel()]
+        joints, planes = placed.joints[keep], placed.planes[keep]
+        spheres = SphereSet(placed.spheres.centres[keep], placed.spheres.radii[keep], placed.spheres.parts)
+    else:
+        bodies = sample_bodies(batch, generator=generator, device=device)
+        placement, floor_offset = place_bodies(batch, top_view=camera == "itop_top", generator=generator,
+                                               device=device)
+        joints = placement.apply(bodies.joints)
+        spheres = bodies.spheres.transformed(placement.rotation, placement.translation)
+        planes = room_planes(placement, floor_offset, generator)
     out = render(spheres.centres, spheres.radii, spheres.parts, cam, height, width, planes=planes,
                  plane_parts=PLANE_PARTS)
     depth = apply_sensor(out.depth, SENSORS[camera], cam[:, 0], torch.ones(batch, device=device), generator) \
@@ -188,4 +204,102 @@ def hand_crops(batch: int, crop: CropSettings, cameras: Sequence[str] = ("d435_6
                            (uvd[..., 1] - box[:, None, 1]) * crop.height / (box[:, None, 3] - box[:, None, 1]),
                            (uvd[..., 2] - d[:, None]) * crop.depth_scale), dim=-1)
     return CropBatch(inputs=inputs, targets=targets, joints_mm=joints, centre_uvd=centre_uvd, box=box,
+                     intrinsics=cams)
+
+
+@dataclass(frozen=True)
+class _PlacedBodies:
+    """People drawn and placed before rendering: joints (N, 15, 3) mm, spheres, planes (N, 2, 4), the
+    silhouette box (N, 4) clipped to the image, its joints' u, v, d (N, 15, 3) and which draws are usable."""
+
+    joints: torch.Tensor
+    spheres: SphereSet
+    planes: torch.Tensor
+    box: torch.Tensor
+    uvd: torch.Tensor
+    usable: torch.Tensor
+
+
+def _place_bodies_in_view(drawn: int, cams: torch.Tensor, sizes: torch.Tensor, generator: torch.Generator | None,
+                          device: torch.device | str, box_jitter: float, whole_body: bool) -> _PlacedBodies:
+    """Draw and place ``drawn`` people and find their silhouette boxes (see :func:`body_crops`)."""
+    bodies = sample_bodies(drawn, generator=generator, device=device)
+    placement, floor_offset = place_bodies(drawn, top_view=False, generator=generator, device=device)
+    joints = placement.apply(bodies.joints)
+    spheres = bodies.spheres.transformed(placement.rotation, placement.translation)
+    planes = room_planes(placement, floor_offset, generator)
+    # Silhouette box: every sphere's projected extent (centre +- radius * f / z).
+    centres_uvd = project(spheres.centres, cams)
+    present = spheres.radii > 0
+    reach_u = spheres.radii * cams[:, None, 0] / centres_uvd[..., 2]
+    reach_v = spheres.radii * cams[:, None, 1] / centres_uvd[..., 2]
+    big = torch.finfo(torch.float32).max
+    x_min = torch.where(present, centres_uvd[..., 0] - reach_u, big).amin(1)
+    y_min = torch.where(present, centres_uvd[..., 1] - reach_v, big).amin(1)
+    x_max = torch.where(present, centres_uvd[..., 0] + reach_u, -big).amax(1)
+    y_max = torch.where(present, centres_uvd[..., 1] + reach_v, -big).amax(1)
+    box = torch.stack((x_min, y_min, x_max, y_max), dim=1)
+    span = torch.stack((x_max - x_min, y_max - y_min, x_max - x_min, y_max - y_min), dim=1)
+    box = box + (torch.rand(drawn, 4, generator=generator, device=device) * 2 - 1) * box_jitter * span
+    in_view = (box[:, 0] >= -0.02 * span[:, 0]) & (box[:, 1] >= -0.02 * span[:, 1]) \
+        & (box[:, 2] <= sizes[:, 0] - 1 + 0.02 * span[:, 0]) & (box[:, 3] <= sizes[:, 1] - 1 + 0.02 * span[:, 1])
+    limits = torch.stack((torch.zeros_like(sizes[:, 0]), torch.zeros_like(sizes[:, 0]), sizes[:, 0] - 1,
+                          sizes[:, 1] - 1), dim=1)
+    box = torch.maximum(torch.minimum(box, limits[:, 2:].repeat(1, 2)), limits[:, :2].repeat(1, 2))
+    uvd = project(joints, cams)
+    torso_inside = ((uvd[:, 8, 0] >= 0) & (uvd[:, 8, 0] <= sizes[:, 0] - 1) & (uvd[:, 8, 1] >= 0)
+                    & (uvd[:, 8, 1] <= sizes[:, 1] - 1) & (uvd[:, 8, 2] > 0))
+    usable = torso_inside & (box[:, 2] - box[:, 0] >= 16) & (box[:, 3] - box[:, 1] >= 16)
+    if whole_body:
+        usable &= in_view
+    return _PlacedBodies(joints, spheres, planes, box, uvd, usable)
+
+
+def body_crops(batch: int, crop: CropSettings, cameras: Sequence[str] = ("itop_side",),
+               generator: torch.Generator | None = None, device: torch.device | str = "cpu",
+               box_jitter: float = 0.04, whole_body: bool = True, oversample: int = 6) -> CropBatch:
+    """Network inputs for body training, rendered straight into a box crop (method ``"box"``).
+
+    The box is the person's silhouette bounding box in the chosen camera (what
+    :class:`livepose.detect.centre.BodyBoxDetector` finds), each edge moved by up to ``box_jitter`` of the
+    box size and clipped to the image like :func:`livepose.detect.crop.clip_box`. ``oversample`` x ``batch``
+    people are drawn and placed (cheap) and the first ``batch`` usable ones rendered: the torso in view,
+    a box of at least 16 px and, with ``whole_body`` (the default, like ITOP's frames), the whole person in
+    the picture. Depth is in mm; ``crop.depth_scale`` turns target depths into the network's unit.
+    Targets: (B, 15, 3) crop u, v (px) and depth x depth_scale; ``centre_uvd`` is the torso joint in image
+    u, v, d (mm).
+    """
+    if crop.method != "box":
+        raise LivePoseError("body_crops needs a box crop")
+    drawn = batch * max(1, int(oversample))
+    choice = torch.randint(0, len(cameras), (drawn,), generator=generator, device=device)
+    cams = torch.stack([camera_tensor(name, 1, device)[0][0] for name in cameras])[choice]
+    sizes = torch.tensor([[load_profile(n).intrinsics.width, load_profile(n).intrinsics.height] for n in cameras],
+                         dtype=torch.float32, device=device)[choice]
+    placed = _place_bodies_in_view(drawn, cams, sizes, generator, device, box_jitter, whole_body)
+    usable, spheres = placed.usable, placed.spheres
+    good = usable.nonzero().flatten()
+    if good.numel() == 0:
+        raise LivePoseError(f"body_crops: no usable person among {drawn} draws; check the camera names")
+    # The first `batch` usable draws; in the rare case of too few, usable ones repeat.
+    keep = good[torch.arange(batch, device=device) % good.numel()]
+    cams, choice = cams[keep], choice[keep]
+    box, joints, uvd = placed.box[keep], placed.joints[keep], placed.uvd[keep]
+    centres, radii, planes = spheres.centres[keep], spheres.radii[keep], placed.planes[keep]
+    virtual = crop_camera(cams[:, 0], cams[:, 1], cams[:, 2], cams[:, 3], box, crop.width)
+    virtual[:, 1] = cams[:, 1] * crop.height / (box[:, 3] - box[:, 1])
+    virtual[:, 3] = (cams[:, 3] - box[:, 1]) * crop.height / (box[:, 3] - box[:, 1])
+    out = render(centres, radii, spheres.parts, virtual, crop.height, crop.width, planes=planes,
+                 plane_parts=PLANE_PARTS, with_parts=False)
+    depth = torch.zeros_like(out.depth)
+    for index, name in enumerate(cameras):
+        members = choice == index
+        if members.any():
+            scale = (box[members, 2] - box[members, 0]) / crop.width
+            depth[members] = apply_sensor(out.depth[members], SENSORS[name], cams[members, 0], scale, generator)
+    inputs = ((depth - crop.mean) / crop.std)[:, None].float()
+    targets = torch.stack(((uvd[..., 0] - box[:, None, 0]) * crop.width / (box[:, None, 2] - box[:, None, 0]),
+                           (uvd[..., 1] - box[:, None, 1]) * crop.height / (box[:, None, 3] - box[:, None, 1]),
+                           uvd[..., 2] * crop.depth_scale), dim=-1)
+    return CropBatch(inputs=inputs, targets=targets, joints_mm=joints, centre_uvd=uvd[:, 8], box=box,
                      intrinsics=cams)

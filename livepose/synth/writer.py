@@ -28,17 +28,18 @@ def _rounded(values, digits: int = 4) -> list:
     return [[round(float(x), digits) for x in row] for row in values]
 
 
-def synth_frames(kind: str, batch: int, camera: str, generator: torch.Generator, noise: bool = True) -> SynthFrames:
-    """A batch of hand or body frames."""
+def synth_frames(kind: str, batch: int, camera: str, generator: torch.Generator, noise: bool = True,
+                 whole_body: bool = False) -> SynthFrames:
+    """A batch of hand or body frames (``whole_body``: bodies entirely in the picture)."""
     if kind == "hand":
         return hand_frames(batch, camera=camera, generator=generator, noise=noise)
     if kind == "body":
-        return body_frames(batch, camera=camera, generator=generator, noise=noise)
+        return body_frames(batch, camera=camera, generator=generator, noise=noise, whole_body=whole_body)
     raise LivePoseError(f"synthetic kind {kind!r}: expected hand or body")
 
 
 def write_split(kind: str, count: int, seed: int, camera: str, out_dir: str | Path, noise: bool = True,
-                progress: bool = True) -> Path:
+                progress: bool = True, whole_body: bool = False) -> Path:
     """Write ``count`` frames of ``kind`` seen by ``camera`` to ``out_dir``; returns the folder."""
     if count < 1:
         raise LivePoseError(f"--count {count}: expected at least 1 frame")
@@ -53,7 +54,7 @@ def write_split(kind: str, count: int, seed: int, camera: str, out_dir: str | Pa
     written = 0
     with tqdm(total=count, desc=f"synth {kind}", unit="frame", disable=not progress) as bar:
         while written < count:
-            batch = synth_frames(kind, WRITE_BATCH, camera, generator, noise)
+            batch = synth_frames(kind, WRITE_BATCH, camera, generator, noise, whole_body)
             for i in range(min(WRITE_BATCH, count - written)):
                 name = f"{written:06d}.png"
                 if not cv2.imwrite(str(out / name), batch.depth[i].numpy()):
@@ -67,6 +68,7 @@ def write_split(kind: str, count: int, seed: int, camera: str, out_dir: str | Pa
     camera_entry = {**profile.intrinsics.to_dict(), "depth_unit_mm": batch.depth_unit_mm}
     (out / "camera.json").write_text(json.dumps({"name": camera, "camera": camera_entry}, indent=2) + "\n")
     labels = {"kind": kind, "layout": "hand21" if kind == "hand" else "itop15", "camera": camera, "seed": int(seed),
-              "noise": noise, "frames": frames}
+              "noise": noise,
+              **({"whole_body": True} if whole_body else {}), "frames": frames}
     (out / "labels.json").write_text(json.dumps(labels, separators=(",", ":")) + "\n")
     return out

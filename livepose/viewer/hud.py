@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from livepose.pipeline.health import SOURCE_REASON_PREFIX
+
 
 class RateMeter:
     """The rate of a monotonically growing counter over a sliding window of ``window_s`` seconds."""
@@ -65,6 +67,7 @@ class HudState:
     anchor_joint: str = "all joints"
     status: str = ""
     recording: str = ""
+    source_state: str = ""  # Engine.source_state.line(): "ok", or "FAILED for 2.1 s: ..." while a fault lasts
 
 
 def _ms(value: float) -> str:
@@ -74,8 +77,10 @@ def _ms(value: float) -> str:
 def hud_text(state: HudState) -> str:
     """The HUD as a few short lines of plain text."""
     drops = "  ".join(f"{k} {v}" for k, v in state.dropped.items()) or "-"
-    target = ("-" if state.found is None else "found" if state.found else f"lost ({state.reason})"
-              if state.reason else "lost")
+    fault = state.reason if state.found is False and state.reason.startswith(SOURCE_REASON_PREFIX) else ""
+    target = ("-" if state.found is None else "found" if state.found else "no frame" if fault
+              else f"lost ({state.reason})" if state.reason else "lost")
+    frame = "-" if state.frame_number is None or state.frame_number < 0 else state.frame_number
     lines = [
         f"capture {state.capture_fps:5.1f} FPS   inference {state.inference_fps:5.1f} FPS   "
         f"render {state.render_fps:5.1f} FPS",
@@ -83,9 +88,12 @@ def hud_text(state: HudState) -> str:
         f"dropped: {drops}",
         f"source: {state.source}",
         f"model: {state.model}   {state.device}",
-        f"frame {'-' if state.frame_number is None else state.frame_number}: {target}   "
-        f"anchors > 0.02 ({state.anchor_joint}): {state.anchors_shown}",
+        f"frame {frame}: {target}   anchors > 0.02 ({state.anchor_joint}): {state.anchors_shown}",
     ]
+    if state.source_state and state.source_state != "ok":
+        lines.append(f"SOURCE: {state.source_state}")
+    elif fault:
+        lines.append(f"SOURCE: {fault[len(SOURCE_REASON_PREFIX):]}")
     if state.recording:
         lines.append(state.recording)
     if state.status:

@@ -13,6 +13,14 @@ R reset the 3D view, P / A / O toggle point cloud / anchors / 2D overlay,
 previous / next joint, Ctrl+R start / stop recording, Q or Esc close.
 Mouse in the 3D view: drag to orbit, middle-drag (or Ctrl+drag) to pan,
 wheel to zoom.
+
+Smoothing: the window draws the joints through its own One Euro filter
+(:mod:`livepose.outputs.smoothing`, the streams' parameters) unless
+``ViewerOptions.smoothing`` is off (``livepose live --no-smoothing``). It
+filters every result it takes from the mailbox (shown or skipped while
+paused), timed by the results' own timestamps, so the results the window
+never sees only lengthen the step. Anchors keep the network's raw joints
+(they are where its votes went); ``--out`` and recordings are never smoothed.
 """
 
 from __future__ import annotations
@@ -30,6 +38,7 @@ import pyqtgraph.opengl as gl  # bound to PyQt5 by livepose.viewer (PYQTGRAPH_QT
 from OpenGL import GL
 from PyQt5 import QtCore, QtGui, QtWidgets
 
+from livepose.outputs.smoothing import OneEuroParams, PoseSmoother
 from livepose.recording.writer import SessionRecorder
 from livepose.skeletons import get_layout
 from livepose.types import DepthFrame, PoseResult
@@ -59,6 +68,7 @@ class ViewerOptions:
         band_mm: anchors take the surface depth within this distance of their joint's depth.
         device: the HUD's device text ("CPU FP32"...).
         model: the HUD's model text (checkpoint name and layout).
+        smoothing: draw One Euro smoothed joints (True: default parameters; False: the network's raw joints).
     """
 
     screenshot: Path | None = None
@@ -69,6 +79,7 @@ class ViewerOptions:
     band_mm: float = scene.DEFAULT_BAND_MM
     device: str = ""
     model: str = ""
+    smoothing: bool | OneEuroParams = True
 
 
 @dataclass
@@ -80,6 +91,12 @@ class ViewerReport:
     paused_skipped: int = 0
     recordings: list[SessionRecorder] = field(default_factory=list)
     screenshot: Path | None = None
+
+
+def _finite_or_none(values: np.ndarray) -> list:
+    """Nested lists of floats rounded to 0.001, NaN as None (for the screenshot's JSON)."""
+    array = np.asarray(values, np.float64)
+    return np.where(np.isfinite(array), np.round(array, 3), None).tolist()
 
 
 def _rgba(colours: np.ndarray, alpha: float = 1.0) -> np.ndarray:
@@ -193,7 +210,10 @@ class ViewerWindow(QtWidgets.QMainWindow):
         self.options = options
         self.report = ViewerReport()
         self.setWindowTitle(f"livepose: {source}")
-        self._hud = HudState(source=source, model=options.model, device=options.device)
+        params = options.smoothing if isinstance(options.smoothing, OneEuroParams) else None
+        self._smoother = PoseSmoother(params) if options.smoothing else None
+        joints_text = "joints One Euro smoothed" if self._smoother is not None else "raw joints"
+        self._hud = HudState(source=source, model=options.model, device=f"{options.device}   {joints_text}".strip())
         self._meters = {name: RateMeter() for name in ("capture", "inference", "render")}
         self._last_hud = 0.0
         self._paused = False
@@ -405,6 +425,8 @@ class ViewerWindow(QtWidgets.QMainWindow):
         pair = self.engine.latest_with_frame()
         if pair is not None:
             self.report.received += 1
+            if self._smoother is not None:
+                pair = (self._smoother(pair[0]), pair[1])
             if self._paused and not self._step:
                 self.report.paused_skipped += 1
             else:
@@ -503,8 +525,9 @@ class ViewerWindow(QtWidgets.QMainWindow):
                 anchor_colours = scene.anchor_colours(anchors.weight)
                 anchor_sizes = scene.anchor_sizes(anchors.weight)
                 anchor_weights = anchors.weight
-                points = scene.anchor_points(anchors, all_uv, depth_mm, intrinsics, result.joints_uvd,
-                                             self.options.band_mm)
+                raw_uvd = getattr(result, "raw_joints_uvd", None)
+                points = scene.anchor_points(anchors, all_uv, depth_mm, intrinsics,
+                                             result.joints_uvd if raw_uvd is None else raw_uvd, self.options.band_mm)
                 self.anchor_item.setData(pos=scene.to_view(points), color=_rgba(anchor_colours),
                                          size=anchor_sizes.astype(np.float32))
         self.anchor_item.setVisible(len(anchor_uv) > 0)
@@ -566,6 +589,10 @@ class ViewerWindow(QtWidgets.QMainWindow):
             "gl_view": {"x": gl_origin.x(), "y": gl_origin.y(), "width": self.gl.width(), "height": self.gl.height(),
                         "mvp": [float(v) for v in mvp.copyDataTo()], "frame": "view (X = x, Y = z, Z = -y)"},
             "frame_number": None if self._shown is None else self._shown[0].frame_number,
+            "smoothing": self._smoother is not None,
+            "smoothed": bool(self._shown is not None and getattr(self._shown[0], "smoothed", False)),
+            "joints_mm_drawn": None if self._shown is None else _finite_or_none(self._shown[0].joints_mm),
+            "joints_uvd_drawn": None if self._shown is None else _finite_or_none(self._shown[0].joints_uvd),
             "crop_box": None if self._shown is None else self._shown[0].crop_box,
             "anchors_shown": self._hud.anchors_shown,
             "anchors_drawn": [[round(float(u), 2), round(float(v), 2), round(float(w), 4)]

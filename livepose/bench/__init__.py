@@ -1,0 +1,1 @@
+"""``livepose bench``: speed of every inference path, side by side with the official inference path."""
