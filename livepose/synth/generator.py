@@ -159,6 +159,19 @@ def body_frames(batch: int, camera: str = "itop_side", generator: torch.Generato
                        intrinsics=cam[0], depth_unit_mm=unit)
 
 
+def _crop_sensors(depth: torch.Tensor, cameras: Sequence[str], choice: torch.Tensor, cams: torch.Tensor,
+                  box: torch.Tensor, width: int, generator: torch.Generator | None) -> torch.Tensor:
+    """Each crop's perfect depth (B, H, W) mm through the sensor model of its camera (``cameras[choice]``),
+    at the crop's pixel scale (box width / crop width real pixels per crop pixel)."""
+    out = torch.zeros_like(depth)
+    for index, name in enumerate(cameras):
+        members = choice == index
+        if members.any():
+            scale = (box[members, 2] - box[members, 0]) / width
+            out[members] = apply_sensor(depth[members], SENSORS[name], cams[members, 0], scale, generator)
+    return out
+
+
 def hand_crops(batch: int, crop: CropSettings, cameras: Sequence[str] = ("d435_640", "sr305", "hands2017"),
                generator: torch.Generator | None = None, device: torch.device | str = "cpu",
                centre_jitter_mm: float = 10.0) -> CropBatch:
@@ -187,12 +200,7 @@ def hand_crops(batch: int, crop: CropSettings, cameras: Sequence[str] = ("d435_6
     virtual = crop_camera(cams[:, 0], cams[:, 1], cams[:, 2], cams[:, 3], box, crop.width)
     out = render(spheres.centres, spheres.radii, spheres.parts, virtual, crop.height, crop.width, planes=planes,
                  plane_parts=PLANE_PARTS, ellipsoids=scenery, ellipsoid_parts=BODY_PARTS, with_parts=False)
-    depth = torch.zeros_like(out.depth)
-    for index, name in enumerate(cameras):
-        members = choice == index
-        if members.any():
-            scale = (box[members, 2] - box[members, 0]) / crop.width
-            depth[members] = apply_sensor(out.depth[members], SENSORS[name], cams[members, 0], scale, generator)
+    depth = _crop_sensors(out.depth, cameras, choice, cams, box, crop.width, generator)
     centre_d = d.view(-1, 1, 1)
     depth = torch.where(depth >= centre_d + crop.depth_thres, centre_d, depth)
     depth = torch.where(depth <= centre_d - crop.depth_thres, centre_d, depth)
@@ -291,12 +299,7 @@ def body_crops(batch: int, crop: CropSettings, cameras: Sequence[str] = ("itop_s
     virtual[:, 3] = (cams[:, 3] - box[:, 1]) * crop.height / (box[:, 3] - box[:, 1])
     out = render(centres, radii, spheres.parts, virtual, crop.height, crop.width, planes=planes,
                  plane_parts=PLANE_PARTS, with_parts=False)
-    depth = torch.zeros_like(out.depth)
-    for index, name in enumerate(cameras):
-        members = choice == index
-        if members.any():
-            scale = (box[members, 2] - box[members, 0]) / crop.width
-            depth[members] = apply_sensor(out.depth[members], SENSORS[name], cams[members, 0], scale, generator)
+    depth = _crop_sensors(out.depth, cameras, choice, cams, box, crop.width, generator)
     inputs = ((depth - crop.mean) / crop.std)[:, None].float()
     targets = torch.stack(((uvd[..., 0] - box[:, None, 0]) * crop.width / (box[:, None, 2] - box[:, None, 0]),
                            (uvd[..., 1] - box[:, None, 1]) * crop.height / (box[:, None, 3] - box[:, None, 1]),
