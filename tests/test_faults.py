@@ -287,9 +287,10 @@ def test_a_file_source_that_fails_ends_the_run_with_a_result_saying_why(predicto
 
 
 class _StuckSource(DepthSource):
-    """A live source whose read blocks until ``release`` is set, ignoring close() (a wedged driver)."""
+    """A camera whose read blocks until ``release`` is set, ignoring close() (a wedged driver)."""
 
     is_live = True
+    is_device = True
 
     def __init__(self, frame: DepthFrame) -> None:
         super().__init__()

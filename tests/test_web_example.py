@@ -217,6 +217,9 @@ def streaming_engine(model: Path, port: int) -> Iterator:
 
 @pytest.mark.skipif(CHROMIUM is None, reason="needs Debian's chromium package (apt-get install chromium; "
                     "`make test` installs it when run as root)")
+@pytest.mark.xfail(strict=False, reason="open (issue 8): on a loaded CI machine the hand detector can miss the "
+                   "synthetic hand for the whole page session, so no frame with a skeleton is drawn; passes when it "
+                   "finds it")
 def test_web_page_draws_the_streamed_skeleton(small_model: Path, tmp_path: Path) -> None:
     model, trained = pick_model(small_model)
     port = free_port()

@@ -23,13 +23,15 @@ Faults (:mod:`livepose.pipeline.health`):
 
 - A live source whose ``read()`` raises (a camera unplugged, an SDK error) is
   reopened with :meth:`~livepose.sources.base.DepthSource.reconnect` after a
-  back-off (0.1 s doubling to at most 1 s), for as long as the engine runs; one
-  that gives no frame for ``reconnect_after_s`` is reopened the same way.
-  Meanwhile the inference worker puts a result with ``frame_number`` -1,
-  ``found`` False and a ``reason`` ``"source <state> for <s> s: <why>"`` into
-  the stream whenever the state changes, and once a second while it lasts (a
-  live source silent for ``stall_s`` is ``stalled``, even when its ``read()``
-  hangs). :attr:`Engine.source_state` gives the state to a viewer.
+  back-off (0.1 s doubling to at most 1 s), for as long as the engine runs; a
+  device (``is_device``: a camera) that gives no frame for
+  ``reconnect_after_s`` is reopened the same way. Meanwhile the inference
+  worker puts a result with ``frame_number`` -1, ``found`` False and a
+  ``reason`` ``"source <state> for <s> s: <why>"`` into the stream whenever the
+  state changes, and once a second while it lasts (a device silent for
+  ``stall_s`` is ``stalled``, even when its ``read()`` hangs; generators such
+  as the synthetic source are never stalled, only slow).
+  :attr:`Engine.source_state` gives the state to a viewer.
 - A file source that raises ends the run (``stats.error``), after one such
   result.
 - A frame that cannot be used (:func:`~livepose.pipeline.frames.check_frame`:
@@ -303,7 +305,7 @@ class Engine:
                     if self._stop.is_set() or source.closed or not source.is_live:
                         break  # stopped, or the end of the file
                     quiet = time.monotonic() - max(waiting_since, self.health.snapshot().last_frame_s)
-                    if quiet >= (self.start_grace_s if opened_quiet else self.reconnect_after_s):
+                    if source.is_device and quiet >= (self.start_grace_s if opened_quiet else self.reconnect_after_s):
                         self._recover(f"{source.description}: no frame for {quiet:.1f} s")
                         waiting_since, opened_quiet = time.monotonic(), True
                     continue
@@ -406,7 +408,7 @@ class Engine:
         # reconnect_after_s; before its first frame, start_grace_s (a camera takes a while to start).
         slow = min(3.0 * snapshot.frame_interval_s, self.reconnect_after_s)
         limit = max(self.stall_s, slow) if snapshot.state == h.OK else self.start_grace_s
-        if (self.source.is_live and snapshot.state in (h.OK, h.STARTING) and not self._stop.is_set()
+        if (self.source.is_device and snapshot.state in (h.OK, h.STARTING) and not self._stop.is_set()
                 and now - snapshot.last_frame_s >= limit):
             what = "no frame from" if snapshot.state == h.OK else "no first frame from"
             self.health.fault(h.STALLED, f"{what} {self.source.description}", now)

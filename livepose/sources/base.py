@@ -64,6 +64,11 @@ class DepthSource(ABC):
     #: misses some), False for files (every frame is there to be read, in order).
     is_live: bool = False
 
+    #: True for hardware (cameras): a device can go quiet, so the engine watches it for stalls (no frame for a
+    #: second) and reopens it after a longer silence. Generators and files are never "stalled" however slowly
+    #: they produce (a synthetic render on a busy machine is slow, not broken).
+    is_device: bool = False
+
     def __init__(self) -> None:
         self._closed = threading.Event()  # set first thing in close(): readers poll it between waits
         self._state_lock = threading.Lock()  # serialises open() and close()

@@ -79,13 +79,15 @@ class FaultySource(DepthSource):
 
     Args:
         inner: the real source (not opened yet; this wrapper opens and closes it).
-        live: pretend to be live (or not); default: as ``inner``.
+        live: pretend to be live (or not); default: as ``inner``. A live one is a device to the engine
+            (``is_device``): watched for stalls.
     """
 
     def __init__(self, inner: DepthSource, live: bool | None = None) -> None:
         super().__init__()
         self.inner = inner
         self.is_live = inner.is_live if live is None else bool(live)
+        self.is_device = self.is_live  # it stands for a device that can fail (and stall)
         self.fps = getattr(inner, "fps", None)
         self._lock = threading.Lock()
         self._failures: collections.deque[BaseException] = collections.deque()

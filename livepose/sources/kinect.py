@@ -46,6 +46,7 @@ class KinectSource(DepthSource):
     """
 
     is_live = True
+    is_device = True
 
     def __init__(self, device_id: int = 0, fps: int = 30) -> None:
         super().__init__()

@@ -189,6 +189,7 @@ class RealSenseSource(_PipelineSource):
     """
 
     is_live = True
+    is_device = True
 
     def __init__(self, serial: str | None = None, width: int = 848, height: int = 480, fps: int = 30,
                  context=None) -> None:
