@@ -38,6 +38,14 @@ MCP nearly on one line).
 Joints are in any right-handed frame in mm (livepose's camera frame: x
 right, y down, z forward). A left-handed frame (a mirrored image) swaps the
 answer. Pure numpy, any thread; about 20 us per hand.
+
+Over time (:class:`HandednessFilter`): a hand does not change sides while it
+is tracked, but a hand model's skeleton is sometimes mirrored for a frame or
+a few (about 15% of frames for the first shipped model on synthetic hands).
+The streams and :class:`livepose.Tracker` therefore report the score averaged
+over the last second of the tracked hand (an exponential moving average,
+restarted when the hand is lost or after a gap); ``--out`` lines keep the
+per-frame estimate.
 """
 
 from __future__ import annotations
@@ -69,6 +77,7 @@ class HandJoints:
     little_mcp: int
     thumb: tuple[int, ...]  # CMC (or MCP), MCP, IP, tip
     fingers: tuple[int, ...]  # PIP, DIP, tip of index, middle, ring, little
+    num_joints: int = 21
 
 
 # hand21: wrist, thumb CMC MCP IP tip, then MCP PIP DIP tip of index, middle, ring, little (MediaPipe's order).
@@ -109,7 +118,7 @@ def chirality_score(joints_mm: np.ndarray, layout: str = "hand21") -> float:
     """
     where = LAYOUT_JOINTS.get(layout)
     joints = np.asarray(joints_mm, dtype=np.float64)
-    if where is None or joints.ndim != 2 or joints.shape[1] != 3 or not np.isfinite(joints).all():
+    if where is None or joints.shape != (where.num_joints, 3) or not np.isfinite(joints).all():
         return math.nan
     wrist = joints[where.wrist]
     to_index, to_little = joints[where.index_mcp] - wrist, joints[where.little_mcp] - wrist
@@ -141,11 +150,49 @@ def estimate_handedness(joints_mm: np.ndarray, layout: str = "hand21") -> Handed
 
 
 def result_handedness(result) -> Handedness:
-    """The handedness of a :class:`~livepose.types.PoseResult` (``unknown`` when no hand was found)."""
+    """The handedness of a :class:`~livepose.types.PoseResult`: the one a :class:`HandednessFilter` attached
+    (``handedness_estimate`` of a smoothed result), else the per-frame estimate (``unknown`` without a hand)."""
+    attached = getattr(result, "handedness_estimate", None)
+    if attached is not None:
+        return attached
     if not result.found or result.joints_mm is None:
         return NO_HAND
     return estimate_handedness(result.joints_mm, result.layout)
 
 
-__all__ = ["LEFT", "NO_HAND", "RIGHT", "UNKNOWN", "Handedness", "chirality_score", "estimate_handedness",
-           "from_score", "result_handedness"]
+class HandednessFilter:
+    """The chirality score of one tracked hand averaged over time (see the module docstring).
+
+    An exponential moving average with time constant ``time_constant_s`` of the per-frame scores, timed by
+    the frames' own timestamps; it restarts after a gap longer than ``max_gap_s``, when time goes backwards,
+    and on :meth:`reset` (call it when the hand is lost). Frames whose score cannot be computed leave it as
+    it was. One instance per stream, used from one thread.
+    """
+
+    def __init__(self, time_constant_s: float = 1.0, max_gap_s: float = 0.5) -> None:
+        if not (time_constant_s > 0 and max_gap_s > 0):
+            raise ValueError("time_constant_s and max_gap_s must be positive")
+        self.time_constant_s = time_constant_s
+        self.max_gap_s = max_gap_s
+        self.reset()
+
+    def reset(self) -> None:
+        self._score: float | None = None
+        self._t: float | None = None
+
+    def __call__(self, joints_mm: np.ndarray, layout: str, t_s: float) -> Handedness:
+        """The averaged estimate after the frame at ``t_s`` seconds with (J, 3) joints in mm."""
+        score = chirality_score(joints_mm, layout)
+        if not math.isfinite(score):
+            return NO_HAND if self._score is None else from_score(self._score)
+        dt = math.nan if self._t is None else t_s - self._t
+        if self._score is None or not 0 <= dt <= self.max_gap_s:
+            self._score = score
+        else:
+            self._score += (1.0 - math.exp(-dt / self.time_constant_s)) * (score - self._score)
+        self._t = t_s
+        return from_score(self._score)
+
+
+__all__ = ["LEFT", "NO_HAND", "RIGHT", "UNKNOWN", "Handedness", "HandednessFilter", "chirality_score",
+           "estimate_handedness", "from_score", "result_handedness"]

@@ -91,3 +91,25 @@ def test_least_confident_decile_has_clearly_larger_errors(shipped_model_errors: 
     assert deciles[0] > 1.3 * deciles[-1], figures
     # ... and it is a ranking, not two lucky ends: the less confident half is worse than the more confident one.
     assert deciles[:5].mean() > deciles[5:].mean(), figures
+
+
+def test_confidence_ranks_errors_of_the_same_joint(shipped_model_errors: JointErrors) -> None:
+    """Among predictions of one joint (the wrist in all frames, the index tip in all frames...), the less
+    confident ones are the worse ones: each confidence turned into its percentile within its joint, pooled.
+
+    (Across joints the ranking is weaker: the palm's joints, the most accurate, get the widest anchor spread and
+    so the lowest confidence.)"""
+    result = shipped_model_errors
+    confidence = result.confidence.reshape(-1, 21)
+    error = result.error_mm.reshape(-1, 21)
+    percentile = np.argsort(np.argsort(confidence, axis=0, kind="stable"), axis=0) / (len(confidence) - 1)
+    order = np.argsort(percentile.ravel(), kind="stable")
+    deciles = np.array([error.ravel()[chunk].mean() for chunk in np.array_split(order, 10)])
+    rank_correlation = np.mean([np.corrcoef(np.argsort(np.argsort(confidence[:, j])),
+                                            np.argsort(np.argsort(error[:, j])))[0, 1] for j in range(21)])
+    figures = (f"within-joint confidence deciles, least to most confident (mm): "
+               f"{', '.join(f'{d:.1f}' for d in deciles)}; ratio {deciles[0] / deciles[-1]:.2f}; mean per-joint "
+               f"rank correlation of confidence and error {rank_correlation:.3f}")
+    sys.stderr.write(figures + "\n")
+    assert deciles[0] > 1.4 * deciles[-1], figures
+    assert deciles[:5].mean() > deciles[5:].mean() and rank_correlation < -0.15, figures

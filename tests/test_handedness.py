@@ -15,6 +15,7 @@ from livepose.handedness import (
     RIGHT,
     UNKNOWN,
     UNKNOWN_BELOW,
+    HandednessFilter,
     chirality_score,
     estimate_handedness,
     result_handedness,
@@ -121,3 +122,44 @@ def test_unknown_without_a_usable_hand(hands) -> None:
     assert result_handedness(seen).label == (LEFT if hands[1][0] else RIGHT)
     # Tracker results (SmoothedPoseResult) carry it as a property
     assert unsmoothed(seen).handedness == result_handedness(seen) and PoseSmoother()(lost).handedness == NO_HAND
+
+
+def test_filter_outvotes_mirrored_frames_and_restarts_when_the_hand_is_lost(hands) -> None:
+    """A tracked left hand whose skeleton comes out mirrored in 3 of every 10 frames (30 FPS): per frame the
+    side flips, averaged over time it stays left; a lost hand starts the average again."""
+    joints, is_left, _ = hands
+    hand = joints[int(np.flatnonzero(is_left)[0])]
+    mirrored = hand * [-1.0, 1.0, 1.0]
+    side = HandednessFilter()
+    frames = [mirrored if i % 10 in (3, 4, 5) else hand for i in range(60)]
+    per_frame = [estimate_handedness(j).label for j in frames]
+    averaged = [side(j, "hand21", i / 30) for i, j in enumerate(frames)]
+    assert per_frame.count(RIGHT) == 18 and per_frame.count(LEFT) == 42
+    assert all(a.label == LEFT for a in averaged), [a.label for a in averaged]
+    assert min(a.confidence for a in averaged[10:]) < max(a.confidence for a in averaged[10:])  # doubt shows
+    # lost: reset (the smoother calls it); a gap or time going back restarts from the next frame alone
+    side.reset()
+    assert side(mirrored, "hand21", 5.0).label == RIGHT
+    assert side(hand, "hand21", 6.0).score == pytest.approx(chirality_score(hand))  # 1 s gap
+    assert side(mirrored, "hand21", 2.0).score == pytest.approx(chirality_score(mirrored))  # backwards
+    assert side(joints[0][:3], "hand21", 2.01).label == RIGHT  # not computable: the average stands
+    assert HandednessFilter()(hand, "itop15", 0.0) == NO_HAND
+
+
+def test_smoother_attaches_the_averaged_side(hands) -> None:
+    joints, is_left, _ = hands
+    hand = joints[int(np.flatnonzero(~is_left)[0])]
+    smoother = PoseSmoother()
+    results = []
+    for i in range(12):
+        frame = hand * [-1.0, 1.0, 1.0] if i == 6 else hand  # one mirrored frame
+        results.append(smoother(PoseResult(frame_number=i, t_device_ms=i * 33.3, t_host_ms=0.0, layout="hand21",
+                                           found=True, joints_mm=frame, joints_uvd=frame,
+                                           confidence=np.ones(21))))
+    assert [r.handedness.label for r in results] == [RIGHT] * 12
+    assert results[6].handedness_estimate is results[6].handedness
+    assert estimate_handedness(results[6].raw_joints_mm).label == LEFT  # that frame alone says left
+    lost = smoother(PoseResult(frame_number=12, t_device_ms=400.0, t_host_ms=0.0, layout="hand21", found=False,
+                               joints_mm=np.full((21, 3), np.nan), joints_uvd=np.full((21, 3), np.nan),
+                               confidence=np.zeros(21)))
+    assert lost.handedness == NO_HAND

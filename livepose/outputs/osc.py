@@ -10,7 +10,8 @@ address                         arguments
                                 ``t_device_ms`` (double, NaN if unknown), ``t_host_ms`` (double),
                                 ``smoothed`` (int, 1 or 0)
 ``/livepose/handedness``        ``side`` (string: ``left``, ``right`` or ``unknown``), ``confidence``
-                                (float, 0-1; see :mod:`livepose.handedness`); only when found
+                                (float, 0-1; see :mod:`livepose.handedness`: averaged over the last
+                                second when smoothed); only when found
 ``/livepose/joint/<name>``      ``x``, ``y``, ``z`` (float, camera frame mm: x right, y down, z forward),
                                 ``confidence`` (float, 0-1); one message per joint, only when found
 ==============================  =========================================================================

@@ -31,6 +31,10 @@ lost (``found`` false), when a joint is not finite, after a gap longer than
 ``max_gap_s`` (default 0.5 s), or when time goes backwards (a looping
 recording). A repeated timestamp returns the previous estimate.
 
+:class:`PoseSmoother` also averages the hand's side over time
+(:class:`livepose.handedness.HandednessFilter`, time constant 1 s, from the
+raw joints) and attaches it to each result (``handedness_estimate``).
+
 One :class:`PoseSmoother` per stream, used from one thread.
 """
 
@@ -42,7 +46,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from livepose.handedness import Handedness, result_handedness
+from livepose.handedness import Handedness, HandednessFilter, result_handedness
 from livepose.types import PoseResult
 
 
@@ -117,10 +121,12 @@ class SmoothedPoseResult(PoseResult):
     raw_joints_mm: np.ndarray | None = None
     raw_joints_uvd: np.ndarray | None = None
     smoothed: bool = False
+    handedness_estimate: Handedness | None = None
 
     @property
     def handedness(self) -> Handedness:
-        """Left or right hand, estimated from ``joints_mm`` (:mod:`livepose.handedness`; computed on each call)."""
+        """Left or right hand (:mod:`livepose.handedness`): averaged over the tracked hand's last second when
+        smoothed (``handedness_estimate``), else estimated from this result's joints."""
         return result_handedness(self)
 
 
@@ -143,17 +149,20 @@ def result_time_s(result: PoseResult) -> float:
 
 
 class PoseSmoother:
-    """Smooths a stream of :class:`~livepose.types.PoseResult` s with One Euro filters (see the module docstring)."""
+    """Smooths a stream of :class:`~livepose.types.PoseResult` s with One Euro filters (see the module docstring),
+    and averages the hand's side over time (:class:`~livepose.handedness.HandednessFilter`, from the raw joints)."""
 
     def __init__(self, params: OneEuroParams | None = None) -> None:
         self.params = params or OneEuroParams()
         self._mm = OneEuroFilter(self.params)
         self._uvd = OneEuroFilter(self.params)
+        self._side = HandednessFilter(max_gap_s=self.params.max_gap_s)
         self.resets = 0
 
     def reset(self) -> None:
         self._mm.reset()
         self._uvd.reset()
+        self._side.reset()
 
     def __call__(self, result: PoseResult) -> SmoothedPoseResult:
         """The smoothed copy of ``result`` (raw joints kept in ``raw_joints_mm`` / ``raw_joints_uvd``)."""
@@ -167,5 +176,6 @@ class PoseSmoother:
         joints_mm = self._mm(result.joints_mm, t_s).astype(np.asarray(result.joints_mm).dtype, copy=False)
         joints_uvd = self._uvd(result.joints_uvd, t_s).astype(np.asarray(result.joints_uvd).dtype, copy=False)
         raw.update(joints_mm=joints_mm, joints_uvd=joints_uvd)
+        side = self._side(result.joints_mm, result.layout, t_s)
         return SmoothedPoseResult(**raw, raw_joints_mm=result.joints_mm, raw_joints_uvd=result.joints_uvd,
-                                  smoothed=True)
+                                  smoothed=True, handedness_estimate=side)

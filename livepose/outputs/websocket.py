@@ -18,8 +18,9 @@ Messages (text frames, strict JSON; ``null`` for unknown numbers):
    false), ``joints_mm`` (J x [x, y, z], camera frame mm: x right, y down, z
    forward), ``joints_uvd``, ``confidence`` (J, 0-1), ``timings_ms``,
    ``dropped`` (the engine's), ``handedness`` (``"left"``, ``"right"`` or
-   ``"unknown"``: estimated from the chirality of the joints sent, see
-   :mod:`livepose.handedness`; ``"unknown"`` when ambiguous, when no hand was
+   ``"unknown"``: estimated from the chirality of the joints, see
+   :mod:`livepose.handedness`, averaged over the tracked hand's last second
+   when the stream is smoothed; ``"unknown"`` when ambiguous, when no hand was
    found and for bodies), ``handedness_confidence`` (0-1: 0 no idea, below 0.5
    the side is ``"unknown"``); plus ``smoothed`` (whether the joints went
    through the One Euro filter).

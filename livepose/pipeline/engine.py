@@ -289,6 +289,7 @@ class Engine:
         source = self.source
         waiting_since = time.monotonic()  # since when a frame is awaited (start, or the last reopening)
         opened_quiet = True  # no frame since the source was (re)opened: the longer start_grace_s applies
+        attempts = 0  # reopenings since the last frame: a source that fails again at once backs off further
         try:
             while not self._stop.is_set():
                 try:
@@ -298,7 +299,7 @@ class Engine:
                         break
                     if not source.is_live:
                         raise
-                    self._recover(describe_error(source, exc))
+                    attempts = self._recover(describe_error(source, exc), attempts)
                     waiting_since, opened_quiet = time.monotonic(), True
                     continue
                 if frame is None:
@@ -306,10 +307,10 @@ class Engine:
                         break  # stopped, or the end of the file
                     quiet = time.monotonic() - max(waiting_since, self.health.snapshot().last_frame_s)
                     if source.is_device and quiet >= (self.start_grace_s if opened_quiet else self.reconnect_after_s):
-                        self._recover(f"{source.description}: no frame for {quiet:.1f} s")
+                        attempts = self._recover(f"{source.description}: no frame for {quiet:.1f} s", attempts)
                         waiting_since, opened_quiet = time.monotonic(), True
                     continue
-                opened_quiet = False
+                opened_quiet, attempts = False, 0
                 self.health.frame()
                 self.stats.captured += 1
                 recorder = self.recorder  # read once: set_recorder() may swap it from another thread
@@ -328,18 +329,18 @@ class Engine:
         finally:
             self._frames.close()
 
-    def _recover(self, message: str) -> None:
-        """Reopen a failed live source, backing off between attempts, until it works or the engine stops
-        (capture thread)."""
+    def _recover(self, message: str, attempt: int = 0) -> int:
+        """Reopen a failed live source, backing off between attempts (counting on from ``attempt``, the attempts
+        since its last frame), until it works or the engine stops; the attempts made so far (capture thread)."""
         source = self.source
         self.health.fault(h.FAILED, message)
         log.warning("%s; reopening it", message)
-        attempt = 0
+        first = attempt
         while not self._stop.is_set() and not source.closed:
             delay = self.backoff.delay(attempt)
             self.health.reconnecting(f"{message}; attempt {attempt + 1} in {delay:.1f} s")
             if self._stop.wait(delay):
-                return
+                return attempt
             self._reconnecting.set()
             try:
                 source.reconnect()
@@ -351,8 +352,9 @@ class Engine:
             finally:
                 self._reconnecting.clear()
             self.health.reopened()
-            log.warning("%s: reopened after %d failed attempts", source.description, attempt)
-            return
+            log.warning("%s: reopened after %d failed attempts", source.description, attempt - first)
+            return attempt + 1
+        return attempt
 
     def _inference_loop(self) -> None:
         try:
