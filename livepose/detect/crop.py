@@ -141,7 +141,7 @@ def crop_hand(depth: np.ndarray, centre_uvd: np.ndarray, intrinsics: Intrinsics,
     """
     if settings.method != "centre":
         raise LivePoseError(f"crop_hand needs a 'centre' crop, got {settings.method!r}")
-    depth = _check_depth(depth)
+    depth = check_depth(depth)
     box = centre_box(centre_uvd, intrinsics, settings.xy_thres_mm, (depth.shape[1], depth.shape[0]))
     resized = resize_nearest(depth, box, settings.width, settings.height).astype(np.float32)
     centre = np.float32(np.asarray(centre_uvd, dtype=np.float64)[2])
@@ -165,7 +165,7 @@ def crop_box(depth: np.ndarray, box: tuple[float, float, float, float],
     Returns:
         (height, width) float32 network input and its :class:`Crop`.
     """
-    depth = _check_depth(depth)
+    depth = check_depth(depth)
     clipped = clip_box(box, (depth.shape[1], depth.shape[0]))
     resized = resize_nearest(depth, clipped, settings.width, settings.height).astype(np.float32)
     normalised = ((resized.astype(np.float64) - settings.mean) / settings.std).astype(np.float32)
@@ -210,7 +210,8 @@ def image_to_crop(joints: np.ndarray, crop: Crop) -> np.ndarray:
     return out
 
 
-def _check_depth(depth: np.ndarray) -> np.ndarray:
+def check_depth(depth: np.ndarray) -> np.ndarray:
+    """An (H, W) numeric depth image (a trailing channel of 1 dropped), or one LivePoseError line."""
     depth = np.asarray(depth)
     if depth.ndim == 3 and depth.shape[2] == 1:
         depth = depth[:, :, 0]

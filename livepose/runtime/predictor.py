@@ -38,7 +38,7 @@ from livepose.a2j.anchors import ANCHOR_STRIDE, anchor_grid
 from livepose.a2j.model import A2J, A2JConfig
 from livepose.calibration import CropSettings
 from livepose.camera import Intrinsics
-from livepose.detect.crop import Crop, centre_box, crop_hand, crop_to_image
+from livepose.detect.crop import Crop, centre_box, check_depth, crop_hand, crop_to_image
 from livepose.errors import LivePoseError
 from livepose.runtime.backend import Backend
 from livepose.runtime.checkpoint import Checkpoint, load_checkpoint
@@ -251,7 +251,7 @@ class Predictor:
 
     def _predict_on_device(self, depths: Sequence[np.ndarray], cameras: list[Intrinsics],
                            centres: np.ndarray) -> list[Prediction]:
-        frames = [_as_depth(d) for d in depths]
+        frames = [check_depth(d) for d in depths]
         if len({f.shape for f in frames}) > 1:  # one batch needs one frame size: go one by one
             return [self._predict_on_device([f], [cam], c[None])[0] for f, cam, c in zip(frames, cameras, centres,
                                                                                         strict=True)]
@@ -269,15 +269,3 @@ class Predictor:
             results.append(Prediction(out.joints_uvd[i].astype(np.float64), out.joints_mm[i].astype(np.float64),
                                       out.confidence[i], out.anchor_weights[i], crop, dict(out.timings_ms)))
         return results
-
-
-def _as_depth(depth: np.ndarray) -> np.ndarray:
-    """An (H, W) numeric depth image, or one LivePoseError line (as :func:`livepose.detect.crop.crop_hand`)."""
-    depth = np.asarray(depth)
-    if depth.ndim == 3 and depth.shape[2] == 1:
-        depth = depth[:, :, 0]
-    if depth.ndim != 2 or depth.shape[0] < 2 or depth.shape[1] < 2:
-        raise LivePoseError(f"depth frame of shape {depth.shape}: expected a 2D (H, W) image")
-    if not np.issubdtype(depth.dtype, np.number) or np.issubdtype(depth.dtype, np.complexfloating):
-        raise LivePoseError(f"depth frame of dtype {depth.dtype}: expected integer or float depths")
-    return depth
