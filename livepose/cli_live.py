@@ -56,7 +56,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
 
 def add_run_options(parser: argparse.ArgumentParser) -> None:
     """The options ``live`` and ``replay`` share."""
-    parser.add_argument("--model", metavar="M", help="livepose checkpoint (default: the shipped hand model)")
+    parser.add_argument("--model", metavar="M", help="livepose checkpoint (default: the shipped hand model; "
+                        "models/body15.pt tracks bodies)")
+    parser.add_argument("--alt-model", metavar="M", help="a second checkpoint loaded beside --model (a body model "
+                        "beside a hand model, say); the viewer's M key switches between them")
     parser.add_argument("--layout", metavar="NAME", help="write and stream a hand21 model's joints in another "
                         "layout: nyu14 (NYU's order), icvl16, hands21, msra21 (the viewer keeps hand21)")
     parser.add_argument("--headless", action="store_true", help="no window; write results with --out")
@@ -128,7 +131,6 @@ def run(args: argparse.Namespace) -> int:
     if args.fps is not None and not 0 < args.fps <= 1000:
         raise LivePoseError(f"--fps {args.fps}: expected a frame rate between 0 and 1000")
     use_viewer = _use_viewer(args)
-    from livepose.detect.centre import HandCentreDetector
     from livepose.outputs.jsonl import JsonLinesWriter
     from livepose.pipeline.engine import Engine
     from livepose.recording.writer import SessionRecorder
@@ -139,13 +141,19 @@ def run(args: argparse.Namespace) -> int:
     spec = args.source or _default_source(args)
     predictor = Predictor.from_checkpoint(str(args.model or default_hand_model()), device=args.device,
                                           precision=args.precision, backend=args.backend)
+    args.models = [predictor]
+    if args.alt_model:
+        args.models.append(Predictor.from_checkpoint(str(args.alt_model), device=args.device,
+                                                     precision=args.precision, backend=args.backend))
     source = make_source(spec, realtime=args.realtime or args.loop, loop=args.loop, fps=args.fps,
                          camera=args.camera)
     from livepose.layout_convert import check_target, convert_result
 
     layout = args.layout or predictor.layout
     check_target(predictor.layout, layout)
-    args.convert = None if layout == predictor.layout else (lambda r: convert_result(r, layout, source.intrinsics))
+    # --layout converts the --model's results; an --alt-model's (another layout) pass as they are.
+    args.convert = None if layout == predictor.layout else (
+        lambda r: convert_result(r, layout, source.intrinsics) if r.layout == predictor.layout else r)
     recorder = SessionRecorder(args.record) if args.record else None
     with ExitStack() as stack:
         out_stream = None
@@ -170,7 +178,7 @@ def run(args: argparse.Namespace) -> int:
             recorder.start()
             stack.callback(recorder.stop)
         lockstep = not (args.realtime or args.loop or source.is_live)
-        engine = Engine(source, predictor, HandCentreDetector(), lockstep=lockstep,
+        engine = Engine(source, predictor, lockstep=lockstep,
                         max_frames=args.max_frames, recorder=recorder)
         previous = signal.signal(signal.SIGTERM, lambda *_: engine.stop())
         try:
@@ -238,19 +246,18 @@ def _run_viewer(args: argparse.Namespace, engine, predictor, source, writer, rec
     import threading
 
     from livepose.viewer import run_viewer
-    from livepose.viewer.window import ViewerOptions
+    from livepose.viewer.window import ModelView, ViewerOptions
 
     drainer = threading.Thread(target=_drain, args=(engine, writer, getattr(args, "streams", None),
                                                     getattr(args, "convert", None)),
                                name="livepose-output", daemon=True)
     drainer.start()
-    crop = predictor.crop_settings
+    models = [ModelView.of(p) for p in getattr(args, "models", [predictor])]
     options = ViewerOptions(
         screenshot=Path(args.screenshot) if args.screenshot else None, delay_ms=args.viewer_delay_ms,
         record_dir=Path(args.record).parent if args.record else Path.cwd(), recorder=recorder,
-        crop_size=(crop.width, crop.height), band_mm=crop.depth_thres,
-        device=predictor.label,
-        model=f"{predictor.name} ({predictor.layout})", smoothing=not args.no_smoothing)
+        crop_size=models[0].crop_size, band_mm=models[0].band_mm, device=models[0].device, model=models[0].text,
+        smoothing=not args.no_smoothing, models=models)
     try:
         report = run_viewer(engine, options, source.description)
         args.viewer_recordings = report.recordings

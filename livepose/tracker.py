@@ -39,7 +39,8 @@ from livepose.sources.base import DepthSource
 
 
 class Tracker:
-    """Track a hand from a depth source; iterate for results (see the module docstring).
+    """Track a hand (or, with a body model such as ``models/body15.pt``, a body) from a depth source; iterate
+    for results (see the module docstring).
 
     Args:
         source: a source spec (``"realsense"``, ``"synthetic:hand"``, ``"session.mcap"``, a folder...) or a
@@ -85,11 +86,10 @@ class Tracker:
         """Open the source and start the engine (``with`` does this)."""
         if self.engine is not None:
             raise RuntimeError("Tracker.start(): already started; make a new Tracker to run again")
-        from livepose.detect.centre import HandCentreDetector
         from livepose.pipeline.engine import Engine
 
         self.source.open()
-        self.engine = Engine(self.source, self.predictor, HandCentreDetector(), lockstep=self.lockstep,
+        self.engine = Engine(self.source, self.predictor, lockstep=self.lockstep,
                              max_frames=self.max_frames)
         self.engine.start()
         return self

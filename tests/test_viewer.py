@@ -192,14 +192,16 @@ def xvfb(tmp_path_factory):
         os.close(read_fd)
 
 
-def run_window(env: dict, model: Path, out_dir: Path, *extra: str) -> tuple[dict, Path]:
-    """``run_live.py`` with the window on the demo recording: returns the screenshot's metadata and its path.
+def run_window(env: dict, model: Path, out_dir: Path, *extra: str,
+               source: tuple[str, ...] = (str(DEMO_SESSION), "--loop"), frames: int = 20) -> tuple[dict, Path]:
+    """``run_live.py`` with the window (on the demo recording unless ``source`` says otherwise): returns the
+    screenshot's metadata and its path.
 
     ``--no-smoothing``: the window draws the network's raw joints, those of ``--out`` (the viewer's smoothing has
     its own test, ``tests/test_viewer_smoothing.py``)."""
     shot = out_dir / "window.png"
-    command = [sys.executable, str(REPO / "run_live.py"), "--source", str(DEMO_SESSION), "--loop", "--model",
-               str(model), "--max-frames", "20", "--screenshot", str(shot), "--out", str(out_dir / "out.jsonl"),
+    command = [sys.executable, str(REPO / "run_live.py"), "--source", *source, "--model",
+               str(model), "--max-frames", str(frames), "--screenshot", str(shot), "--out", str(out_dir / "out.jsonl"),
                "--no-smoothing", *extra]
     done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-3000:]
@@ -229,11 +231,40 @@ def has_colour(pixels: np.ndarray, colours, tolerance: int = 40) -> bool:
 
 def test_window_screenshot_shows_skeleton_and_anchors_where_the_joints_project(window_run) -> None:
     meta, shot, out = window_run
+    assert meta["processed"] == 20
+    check_screenshot(meta, shot, out, image_size=(640, 480))
+
+
+@pytest.fixture(scope="module")
+def body_window_run(xvfb, tmp_path_factory) -> tuple[dict, Path, Path]:
+    """The window on the synthetic body with the shipped body model (and the hand model to switch to)."""
+    body, hand = REPO / "models" / "body15.pt", REPO / "models" / "hand21.pt"
+    if not body.is_file() or not hand.is_file():
+        pytest.skip("the shipped models are missing")
+    out_dir = tmp_path_factory.mktemp("body_window")
+    meta, shot = run_window(xvfb, body, out_dir, "--alt-model", str(hand), source=("synthetic:body",), frames=6)
+    return meta, shot, out_dir / "out.jsonl"
+
+
+def test_body_window_shows_the_skeleton_and_anchors_of_the_body_model(body_window_run) -> None:
+    meta, shot, out = body_window_run
+    check_screenshot(meta, shot, out, image_size=(320, 240))
+    result = [json.loads(line) for line in out.read_text().splitlines() if json.loads(line)["frame"] ==
+              meta["frame_number"]][-1]
+    assert result["layout"] == "itop15"
+    x0, y0, x1, y1 = meta["crop_box"]
+    assert y1 - y0 > x1 - x0  # a person's box, not a hand's square
+
+
+def check_screenshot(meta: dict, shot: Path, out: Path, image_size: tuple[int, int]) -> None:
+    """The skeleton's colours where its joints project in both views, the anchors in the 2D view, the point
+    cloud in the 3D view (``image_size``: the depth frame's width and height)."""
     bgr = cv2.imread(str(shot), cv2.IMREAD_COLOR)
     assert bgr is not None, "no screenshot"
     image = bgr[:, :, ::-1]
     assert [image.shape[1], image.shape[0]] == meta["window"] == [1280, 720]
-    assert meta["processed"] == 20 and meta["rendered"] >= 1
+    assert meta["rendered"] >= 1
+    width, height = image_size
 
     lines = [json.loads(line) for line in out.read_text().splitlines()]
     shown = [line for line in lines if line["frame"] == meta["frame_number"]]
@@ -246,13 +277,13 @@ def test_window_screenshot_shows_skeleton_and_anchors_where_the_joints_project(w
     # 2D view: every joint inside the image lands on a joint or bone colour of the layout.
     view = meta["depth_view"]
     uvd = np.array(result["joints_uvd"], float)
-    inside = np.flatnonzero((uvd[:, 0] >= 0) & (uvd[:, 0] < 640) & (uvd[:, 1] >= 0) & (uvd[:, 1] < 480))
+    inside = np.flatnonzero((uvd[:, 0] >= 0) & (uvd[:, 0] < width) & (uvd[:, 1] >= 0) & (uvd[:, 1] < height))
     assert len(inside) >= layout.num_joints // 2, f"joints mostly outside the image: {uvd[:, :2].tolist()}"
     xs, ys = view["x0"] + (uvd[:, 0] + 0.5) * view["scale"], view["y0"] + (uvd[:, 1] + 0.5) * view["scale"]
     misses = [int(j) for j in inside if not has_colour(near(image, xs[j], ys[j], 3), palette, 30)]
     assert not misses, f"2D view: no skeleton colour at joints {misses}"
     # ... and the image corner farthest from the joints has none.
-    corners = np.array([[12.0, 12.0], [627.0, 12.0], [12.0, 467.0], [627.0, 467.0]])
+    corners = np.array([[12.0, 12.0], [width - 13.0, 12.0], [12.0, height - 13.0], [width - 13.0, height - 13.0]])
     u, v = corners[np.argmax(np.linalg.norm(corners - uvd[:, :2].mean(axis=0), axis=1))]
     assert not has_colour(near(image, view["x0"] + u * view["scale"], view["y0"] + v * view["scale"], 6), palette, 30)
 
@@ -316,14 +347,17 @@ from livepose.detect.centre import HandCentreDetector
 from livepose.pipeline.engine import Engine
 from livepose.runtime.predictor import Predictor
 from livepose.sources import make_source
-from livepose.viewer.window import ViewerOptions, ViewerWindow
+from livepose.viewer.window import ModelView, ViewerOptions, ViewerWindow
 
-model, out_dir = sys.argv[1], Path(sys.argv[2])
+model, out_dir, body_model = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3])
 app = QtWidgets.QApplication(["livepose-test"])
 source = make_source("synthetic:hand", fps=10)
 source.open()
-engine = Engine(source, Predictor.from_checkpoint(model), HandCentreDetector()).start()
-window = ViewerWindow(engine, ViewerOptions(record_dir=out_dir, crop_size=(176, 176)), source.description)
+hand = Predictor.from_checkpoint(model)
+models = [ModelView.of(hand)] + ([ModelView.of(Predictor.from_checkpoint(body_model))] if body_model.is_file() else [])
+engine = Engine(source, hand, HandCentreDetector()).start()
+window = ViewerWindow(engine, ViewerOptions(record_dir=out_dir, crop_size=(176, 176), models=models),
+                      source.description)
 window.show()
 window.activateWindow()
 QtWidgets.QApplication.setActiveWindow(window)
@@ -365,6 +399,16 @@ seen["paused_skipped"] = window.report.paused_skipped
 key("N")
 wait(5, lambda: window.report.rendered > rendered)
 seen["stepped"] = window.report.rendered - rendered
+key("Space")  # resume
+seen["models"] = len(models)
+if len(models) > 1:
+    key("M")
+    wait(20, lambda: window._combo_layout == "itop15")
+    seen["layout_after_m"], seen["joints_after_m"] = window._combo_layout, window.joint_combo.count() - 1
+    seen["hud_after_m"] = window.hud_label.text()
+    key("M")
+    wait(20, lambda: window._combo_layout == "hand21")
+    seen["layout_after_mm"] = window._combo_layout
 key("R")
 key("Q")
 wait(2, lambda: not window.isVisible())
@@ -378,7 +422,8 @@ print(json.dumps(seen))
 def test_keys_drive_the_window_and_record_a_session(xvfb, peaky_model, tmp_path: Path) -> None:
     from livepose.recording.reader import SessionReader
 
-    done = subprocess.run([sys.executable, "-c", CONTROLS_SCRIPT, str(peaky_model), str(tmp_path)], env=xvfb,
+    done = subprocess.run([sys.executable, "-c", CONTROLS_SCRIPT, str(peaky_model), str(tmp_path),
+                           str(REPO / "models" / "body15.pt")], env=xvfb,
                           capture_output=True, text=True, timeout=120, cwd=REPO)
     assert done.returncode == 0, done.stderr[-3000:]
     seen = json.loads(done.stdout.strip().splitlines()[-1])
@@ -387,6 +432,10 @@ def test_keys_drive_the_window_and_record_a_session(xvfb, peaky_model, tmp_path:
     assert seen["recording"] and not seen["recording_after_stop"]
     assert seen["paused_rendered"] == 0 and seen["paused_skipped"] >= 1 and seen["stepped"] == 1
     assert seen["engine_running"] is False  # Q closed the window, which stopped the engine
+    if seen["models"] > 1:  # M switched the running engine to the body model and back
+        assert seen["layout_after_m"] == "itop15" and seen["joints_after_m"] == 15
+        assert "model: body15.pt (itop15)" in seen["hud_after_m"]
+        assert seen["layout_after_mm"] == "hand21"
     session, second = seen["recordings"]
     assert Path(session).parent == Path(second).parent == tmp_path and session != second
     assert seen["frames_written"][0] >= 1

@@ -118,6 +118,11 @@ class BodyDetection:
     pixels: int = 0
     reason: str = ""
 
+    @property
+    def uvd(self) -> np.ndarray:
+        """(3,) the box centre u, v (px) and depth (mm): the name the engine reads for every detection."""
+        return self.centre_uvd
+
 
 # ---------------------------------------------------------------------------------------------- settings
 
@@ -799,6 +804,13 @@ class BodyBoxDetector:
                                  pixels=int(members.size) * grid.step * grid.step)
         detail = f" (largest surfaces: {', '.join(rejected[:3])})" if rejected else ""
         return BodyDetection(False, None, not_found, reason=f"no person-sized foreground surface{detail}")
+
+    def track(self, depth_mm: np.ndarray, intrinsics: Intrinsics,
+              previous_joints_uvd: np.ndarray | None = None) -> BodyDetection:
+        """The engine's detect-then-track call. A person's silhouette box must follow the whole body (a
+        box drawn around last frame's joints would clip a moving arm), and detection costs ~3 ms, so this
+        simply detects again; ``previous_joints_uvd`` (J, 3) is accepted for the engine's interface."""
+        return self.detect(depth_mm, intrinsics)
 
     def _horizontal(self, grid: _Grid) -> np.ndarray:
         """Samples whose surface normal points along ``up`` (floor / ceiling / table top)."""

@@ -76,7 +76,7 @@ class LslOutlet:
         """The (4 J,) float32 sample of one result."""
         values = np.full((self.num_joints, 4), np.nan, np.float32)
         values[:, 3] = 0.0
-        if result.found and len(result.joints_mm) == self.num_joints:
+        if result.found and result.layout == self.layout and len(result.joints_mm) == self.num_joints:
             values[:, :3] = result.joints_mm
             values[:, 3] = result.confidence
         return values.reshape(-1)

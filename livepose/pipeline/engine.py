@@ -60,6 +60,7 @@ from typing import Protocol
 import numpy as np
 
 from livepose.errors import LivePoseError
+from livepose.detect.select import detector_for
 from livepose.pipeline import health as h
 from livepose.pipeline.frames import CheckedFrame, check_frame
 from livepose.pipeline.mailbox import LatestMailbox, LockstepQueue
@@ -146,14 +147,14 @@ class Engine:
     While a fault lasts a result says so every ``report_every_s``.
     """
 
-    def __init__(self, source: DepthSource, predictor: Predictor, detector: CentreDetector,
+    def __init__(self, source: DepthSource, predictor: Predictor, detector: CentreDetector | None = None,
                  lockstep: bool | None = None, max_frames: int | None = None,
                  recorder: SessionRecorder | None = None, *, backoff: h.Backoff | None = None,
                  stall_s: float | None = None, reconnect_after_s: float = 5.0, report_every_s: float = 1.0) -> None:
         self.source = source
         self.recorder = recorder
-        self.predictor = predictor
-        self.detector = detector
+        self._model = (predictor, detector if detector is not None else detector_for(predictor.crop_settings))
+        self._model_in_use = self._model  # inference thread: the pair the previous frame ran with
         self.lockstep = (not source.is_live) if lockstep is None else lockstep
         self._keep_everything(recorder)
         self.max_frames = max_frames
@@ -168,7 +169,6 @@ class Engine:
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._previous_uvd: np.ndarray | None = None
-        self._num_joints = get_layout(predictor.layout).num_joints
         self.health = h.SourceHealth()
         self.backoff = backoff or h.Backoff()
         self.stall_s = float(stall_s) if stall_s is not None else _default_stall_s(source)
@@ -182,6 +182,24 @@ class Engine:
         self._reported_faults = 0
         self._last_report_s = 0.0
         self._logged_errors: set[str] = set()
+
+    # -- the model ------------------------------------------------------------------------------------------
+    @property
+    def predictor(self) -> Predictor:
+        """The model the next frame runs through."""
+        return self._model[0]
+
+    @property
+    def detector(self) -> CentreDetector:
+        """The detector that finds the next frame's crop region."""
+        return self._model[1]
+
+    def use_model(self, predictor: Predictor, detector: CentreDetector | None = None) -> None:
+        """Switch models (a hand model and a body model, say) from the owner thread while running: the next
+        frame the worker takes runs through ``predictor``, with ``detector`` (default: the one its crop method
+        needs, :func:`~livepose.detect.select.detector_for`). Results carry the new model's ``layout``; the
+        tracked region is detected afresh. One attribute assignment, so the worker never sees half a switch."""
+        self._model = (predictor, detector if detector is not None else detector_for(predictor.crop_settings))
 
     # -- control (owner thread) -------------------------------------------------------------------------------
     def start(self) -> Engine:
@@ -427,10 +445,12 @@ class Engine:
         self._reported_version, self._last_report_s = snapshot.version, now
         self._reported_faults = snapshot.faults
         self._previous_uvd = None
-        nan = np.full((self._num_joints, 3), np.nan)
+        layout = self.predictor.layout
+        joints = get_layout(layout).num_joints
+        nan = np.full((joints, 3), np.nan)
         result = PoseResult(frame_number=-1, t_device_ms=float("nan"), t_host_ms=now * 1e3,
-                            layout=self.predictor.layout, found=False, joints_mm=nan, joints_uvd=nan.copy(),
-                            confidence=np.zeros(self._num_joints), reason=reason, dropped=dict(self.dropped))
+                            layout=layout, found=False, joints_mm=nan, joints_uvd=nan.copy(),
+                            confidence=np.zeros(joints), reason=reason, dropped=dict(self.dropped))
         self.stats.fault_results += 1
         self._results.put(result)
         if self._last_good_frame is not None:  # a viewer shows the reason beside the last good frame
@@ -453,21 +473,28 @@ class Engine:
             return self._finish(result, t0, checked), self._last_good_frame
         self._last_good_frame = frame
         depth_mm, intrinsics = checked.depth_mm, checked.intrinsics
+        model = self._model
+        if model is not self._model_in_use:  # switched: the tracked joints belong to the other model
+            self._model_in_use, self._previous_uvd = model, None
+        predictor, detector = model
         try:
             detection = None
             if self._previous_uvd is not None:
-                detection = self.detector.track(depth_mm, intrinsics, self._previous_uvd)
+                detection = detector.track(depth_mm, intrinsics, self._previous_uvd)
             if detection is None or not detection.found:
-                detection = self.detector.detect(depth_mm, intrinsics)
+                detection = detector.detect(depth_mm, intrinsics)
             t1 = time.perf_counter()
             if not detection.found:
                 self._previous_uvd = None
-                result = self._not_found(checked, detection.reason, {"detect": (t1 - t0) * 1e3})
+                result = self._not_found(checked, detection.reason, {"detect": (t1 - t0) * 1e3}, predictor)
                 return self._finish(result, t0, checked), frame
-            prediction = self.predictor.predict(depth_mm, intrinsics, detection.uvd)
+            if predictor.crop_settings.method == "box":
+                prediction = predictor.predict_box(depth_mm, intrinsics, detection.box)
+            else:
+                prediction = predictor.predict(depth_mm, intrinsics, detection.uvd)
         except LivePoseError as exc:
             self._previous_uvd = None
-            return self._finish(self._not_found(checked, str(exc), {}), t0, checked), frame
+            return self._finish(self._not_found(checked, str(exc), {}, predictor), t0, checked), frame
         except Exception as exc:  # a detector or network failure on one frame must not end the run
             self._previous_uvd = None
             kind = f"{type(exc).__name__}: {exc}"
@@ -477,24 +504,27 @@ class Engine:
                               kind, type(exc).__name__)
             self.stats.bad_frames += 1
             reason = h.BAD_FRAME_PREFIX + " ".join(f"processing failed: {kind}".split())[:MAX_MESSAGE]
-            return self._finish(self._not_found(checked, reason, {}), t0, checked), frame
+            return self._finish(self._not_found(checked, reason, {}, predictor), t0, checked), frame
         self._previous_uvd = prediction.joints_uvd
         crop = prediction.crop
         timings = {"detect": (t1 - t0) * 1e3, **prediction.timings_ms}
         fields = checked.fields
         result = PoseResult(frame_number=fields.frame_number, t_device_ms=fields.t_device_ms,
-                            t_host_ms=fields.t_host_ms, layout=self.predictor.layout, found=True,
+                            t_host_ms=fields.t_host_ms, layout=predictor.layout, found=True,
                             joints_mm=prediction.joints_mm, joints_uvd=prediction.joints_uvd,
                             confidence=prediction.confidence, anchor_weights=prediction.anchor_weights,
                             crop_box=(crop.x_min, crop.y_min, crop.x_max, crop.y_max), timings_ms=timings)
         return self._finish(result, t0, checked), frame
 
-    def _not_found(self, checked: CheckedFrame, reason: str, timings: dict[str, float]) -> PoseResult:
+    def _not_found(self, checked: CheckedFrame, reason: str, timings: dict[str, float],
+                   predictor: Predictor | None = None) -> PoseResult:
         fields = checked.fields
-        nan = np.full((self._num_joints, 3), np.nan)
+        layout = (predictor or self.predictor).layout
+        joints = get_layout(layout).num_joints
+        nan = np.full((joints, 3), np.nan)
         return PoseResult(frame_number=fields.frame_number, t_device_ms=fields.t_device_ms,
-                          t_host_ms=fields.t_host_ms, layout=self.predictor.layout, found=False, joints_mm=nan,
-                          joints_uvd=nan.copy(), confidence=np.zeros(self._num_joints), reason=reason,
+                          t_host_ms=fields.t_host_ms, layout=layout, found=False, joints_mm=nan,
+                          joints_uvd=nan.copy(), confidence=np.zeros(joints), reason=reason,
                           timings_ms=timings)
 
     def _finish(self, result: PoseResult, t0: float, checked: CheckedFrame) -> PoseResult:

@@ -38,7 +38,7 @@ from livepose.a2j.anchors import ANCHOR_STRIDE, anchor_grid
 from livepose.a2j.model import A2J, A2JConfig
 from livepose.calibration import CropSettings
 from livepose.camera import Intrinsics
-from livepose.detect.crop import Crop, centre_box, check_depth, crop_hand, crop_to_image
+from livepose.detect.crop import Crop, centre_box, check_depth, crop_box, crop_hand, crop_to_image
 from livepose.errors import LivePoseError
 from livepose.runtime.backend import Backend
 from livepose.runtime.checkpoint import Checkpoint, load_checkpoint
@@ -91,12 +91,14 @@ class Prediction:
 
 
 class Predictor:
-    """Runs an A2J model on hand crops of depth frames (centre crops, millimetre depth).
+    """Runs an A2J model on crops of depth frames (millimetre depth): hand models on centre crops
+    (:meth:`predict`, :meth:`predict_many`), body models on pixel boxes (:meth:`predict_box`).
 
     Args:
         model: the network for the default eager ``torch`` backend, or None when ``backend`` is given.
         layout: joint layout name.
-        crop: the crop and normalisation the model was trained with (a ``"centre"`` crop).
+        crop: the crop and normalisation the model was trained with (``"centre"``, or ``"box"`` on the
+            host backends ``torch`` and ``onnxruntime``).
         device: torch device of the eager backend.
         name: a display name (file name).
         backend: a ready backend; then ``model`` is only kept as :attr:`model`.
@@ -109,13 +111,14 @@ class Predictor:
 
     def __init__(self, model: A2J | None, layout: str, crop: CropSettings, device: str = "cpu",
                  name: str = "model", backend: Backend | None = None) -> None:
-        if crop.method != "centre":
-            raise ValueError("Predictor handles centre (hand) crops; box crops come with the body pipeline")
         if backend is None:
             if model is None:
                 raise ValueError("Predictor needs a model or a backend")
             backend = TorchBackend(model, device)
             model = backend.model
+        if crop.method == "box" and backend.crops_on_device:
+            raise LivePoseError(f"{name}: box (body) crops run on the torch and onnxruntime backends, "
+                                f"not on {backend.label}")
         self.backend = backend
         self.model = model
         self.layout = layout
@@ -160,6 +163,11 @@ class Predictor:
             else:
                 return cls(None, checkpoint.layout, checkpoint.crop, name=name, backend=runtime)
             choice = resolve_backend(None, device, "torch", "fp32")
+        if choice.backend == "cuda-graph" and checkpoint.crop.method == "box":
+            if backend != "auto":
+                raise LivePoseError(f"{name}: the cuda-graph backend crops hands on the GPU; this body model "
+                                    "(box crops) runs with --backend torch")
+            choice = resolve_backend(None, device, "torch", precision)
         if choice.backend == "cuda-graph":
             from livepose.runtime.device_pipeline import DevicePipeline
 
@@ -208,6 +216,31 @@ class Predictor:
         """
         return self.predict_many([depth_mm], intrinsics, np.asarray(centre_uvd, dtype=np.float64)[None])[0]
 
+    def predict_box(self, depth_mm: np.ndarray, intrinsics: Intrinsics,
+                    box: tuple[float, float, float, float]) -> Prediction:
+        """Predict the joints of the person inside ``box`` (a ``"box"`` crop model: bodies).
+
+        Args:
+            depth_mm: (H, W) depth in millimetres (0 = no reading).
+            intrinsics: the frame's camera.
+            box: (x_min, y_min, x_max, y_max) in image pixels, as found by
+                :class:`~livepose.detect.centre.BodyBoxDetector` (clipped to the image for reading).
+        """
+        if self.crop_settings.method != "box":
+            raise LivePoseError(f"{self.name}: a {self.crop_settings.method} crop model takes a centre, not a box")
+        with self._lock:
+            t0 = time.perf_counter()
+            normalised, crop = crop_box(depth_mm, box, self.crop_settings)
+            t1 = time.perf_counter()
+            out = self.backend.infer(normalised[None, None])
+            t2 = time.perf_counter()
+            confidence = joint_confidence_np(out.anchor_weights, out.joints[..., :2], self._anchors)[0]
+            uvd = crop_to_image(out.joints[0], crop)
+            xyz = intrinsics.uvd_to_xyz(uvd)
+            t3 = time.perf_counter()
+        timings = {"crop": (t1 - t0) * 1e3, "network": (t2 - t1) * 1e3, "uncrop": (t3 - t2) * 1e3}
+        return Prediction(uvd, xyz, confidence, out.anchor_weights[0], crop, timings)
+
     def predict_many(self, depths: Sequence[np.ndarray], intrinsics: Intrinsics | Sequence[Intrinsics],
                      centres_uvd: np.ndarray) -> list[Prediction]:
         """One batched network call for B hands: B frames (or the same frame B times) and B centres.
@@ -220,6 +253,9 @@ class Predictor:
         Returns:
             B predictions; their ``timings_ms`` are those of the whole batch.
         """
+        if self.crop_settings.method != "centre":
+            raise LivePoseError(f"{self.name}: a {self.crop_settings.method} crop model takes a box "
+                                "(Predictor.predict_box), not a centre")
         centres = np.asarray(centres_uvd, dtype=np.float64).reshape(-1, 3)
         cameras = [intrinsics] * len(depths) if isinstance(intrinsics, Intrinsics) else list(intrinsics)
         if not len(depths) == len(cameras) == len(centres) or not len(depths):

@@ -119,13 +119,30 @@ class SyntheticSource(DepthSource):
 
             self._shape = body.sample_shape(1, g)
             pose = body.sample_pose(1, g)
-            place, floor = scene.place_bodies(1, top_view=self.camera == "itop_top", generator=g)
+            place, floor = self._place_body_in_view(pose, cam)
             self._planes = scene.room_planes(place, floor, g)
             self._scenery = None
             self._keys = [{"pose": pose, "rotation": place.rotation[0], "centre": place.translation[0]}]
         self._key_times = [self._frame / self.fps]  # 0.0 when first opened
         # Reopened (reconnect()): frame numbers go on from where they were, paced from now.
         self._start = time.monotonic() - self._frame / self.fps
+
+    def _place_body_in_view(self, pose, cam: torch.Tensor, attempts: int = 50):
+        """A random placement with every joint, and a margin around it, inside the image (the whole person in
+        view, as in ITOP and as the body model was trained); the last draw if none of ``attempts`` is."""
+        from livepose.synth import body, scene
+
+        joints = body.forward_kinematics(self._shape, pose)[0]  # (15, 3) body frame mm
+        intr = self._intrinsics
+        for _ in range(attempts):
+            place, floor = scene.place_bodies(1, top_view=self.camera == "itop_top", generator=self._generator)
+            xyz = place.apply(joints[None])[0]
+            u = cam[0, 0] * xyz[:, 0] / xyz[:, 2] + cam[0, 2]
+            v = cam[0, 1] * xyz[:, 1] / xyz[:, 2] + cam[0, 3]
+            if bool((u > 0.12 * intr.width).all() and (u < 0.88 * intr.width).all()
+                    and (v > 0.08 * intr.height).all() and (v < 0.92 * intr.height).all()):
+                break
+        return place, floor
 
     def _close(self) -> None:
         self._keys = []

@@ -87,7 +87,8 @@ def hud_text(state: HudState) -> str:
         f"latency p50 {_ms(state.latency_p50_ms)}   last {_ms(state.latency_last_ms)}",
         f"dropped: {drops}",
         f"source: {state.source}",
-        f"model: {state.model}   {state.device}",
+        f"model: {state.model}",
+        f"device: {state.device}",
         f"frame {frame}: {target}   anchors > 0.02 ({state.anchor_joint}): {state.anchors_shown}",
     ]
     if state.source_state and state.source_state != "ok":
@@ -99,7 +100,7 @@ def hud_text(state: HudState) -> str:
     if state.status:
         lines.append(state.status)
     lines += ["", "keys: Space pause  N step  R reset view  Ctrl+R record",
-              "      P cloud  A anchors  O 2D overlay  0 all joints",
-              "      1-9 joint  [ ] previous / next joint  Q quit",
+              "      P cloud  A anchors  O 2D overlay  M switch model",
+              "      0 all joints  1-9 joint  [ ] previous / next  Q quit",
               "3D: drag orbit, Ctrl+drag or middle-drag pan, wheel zoom"]
     return "\n".join(lines)

@@ -10,7 +10,8 @@ drops), the engine's counters (read only), and
 Keys: Space pause / resume the display, N show the next result while paused,
 R reset the 3D view, P / A / O toggle point cloud / anchors / 2D overlay,
 0 anchors of all joints, 1-9 of the joint with that number, [ and ] the
-previous / next joint, Ctrl+R start / stop recording, Q or Esc close.
+previous / next joint, M switch between the loaded models (``livepose live --alt-model``: a hand and
+a body model), Ctrl+R start / stop recording, Q or Esc close.
 Mouse in the 3D view: drag to orbit, middle-drag (or Ctrl+drag) to pan,
 wheel to zoom.
 
@@ -55,6 +56,39 @@ ON_TOP = {GL.GL_DEPTH_TEST: False, GL.GL_BLEND: True, GL.GL_CULL_FACE: False,
           "glBlendFunc": (GL.GL_SRC_ALPHA, GL.GL_ONE_MINUS_SRC_ALPHA)}
 
 
+BODY_BAND_MM = 300.0  # anchor depth band for box (body) models, which have no depth threshold
+
+
+@dataclass(frozen=True)
+class ModelView:
+    """One loaded model, as the window shows and switches it.
+
+    Attributes:
+        predictor: the :class:`~livepose.runtime.predictor.Predictor` handed to
+            :meth:`Engine.use_model <livepose.pipeline.engine.Engine.use_model>` on a switch.
+        layout: its joint layout (results say which model produced them by their layout).
+        text: the HUD's model text ("hand21.pt (hand21)").
+        device: the HUD's device text ("CPU onnxruntime FP32").
+        crop_size: (width, height) of its network input, to place the anchors.
+        band_mm: anchors take the surface depth within this distance of their joint's depth.
+    """
+
+    predictor: object
+    layout: str
+    text: str
+    device: str
+    crop_size: tuple[int, int]
+    band_mm: float
+
+    @classmethod
+    def of(cls, predictor) -> ModelView:
+        """The view of a :class:`~livepose.runtime.predictor.Predictor`."""
+        crop = predictor.crop_settings
+        band = float(crop.depth_thres) if crop.depth_thres else BODY_BAND_MM
+        return cls(predictor, predictor.layout, f"{predictor.name} ({predictor.layout})", predictor.label,
+                   (crop.width, crop.height), band)
+
+
 @dataclass
 class ViewerOptions:
     """How the window runs.
@@ -69,6 +103,9 @@ class ViewerOptions:
         device: the HUD's device text ("CPU FP32"...).
         model: the HUD's model text (checkpoint name and layout).
         smoothing: draw One Euro smoothed joints (True: default parameters; False: the network's raw joints).
+        models: the loaded models, the engine's current one first; with two or more, M switches (and each
+            result's anchors use the crop size and band of the model of its layout, falling back to
+            ``crop_size`` and ``band_mm``).
     """
 
     screenshot: Path | None = None
@@ -80,6 +117,7 @@ class ViewerOptions:
     device: str = ""
     model: str = ""
     smoothing: bool | OneEuroParams = True
+    models: list[ModelView] = field(default_factory=list)
 
 
 @dataclass
@@ -212,8 +250,9 @@ class ViewerWindow(QtWidgets.QMainWindow):
         self.setWindowTitle(f"livepose: {source}")
         params = options.smoothing if isinstance(options.smoothing, OneEuroParams) else None
         self._smoother = PoseSmoother(params) if options.smoothing else None
-        joints_text = "joints One Euro smoothed" if self._smoother is not None else "raw joints"
-        self._hud = HudState(source=source, model=options.model, device=f"{options.device}   {joints_text}".strip())
+        self._joints_text = "joints One Euro smoothed" if self._smoother is not None else "raw joints"
+        self._hud = HudState(source=source, model=options.model,
+                             device=f"{options.device}   {self._joints_text}".strip())
         self._meters = {name: RateMeter() for name in ("capture", "inference", "render")}
         self._last_hud = 0.0
         self._paused = False
@@ -222,6 +261,7 @@ class ViewerWindow(QtWidgets.QMainWindow):
         self._render_times = (0.0, 0.0)  # first and latest draw (monotonic s)
         self._view_set = False
         self._joint: int | None = None
+        self._model_index = 0
         self._anchor_cache: dict[tuple, np.ndarray] = {}
         self._recorder = options.recorder
         if self._recorder is not None:
@@ -274,6 +314,9 @@ class ViewerWindow(QtWidgets.QMainWindow):
         self.step_button = self._button("Step (N)", self.step)
         self.record_button = self._button("Record (Ctrl+R)", self.toggle_recording)
         self.reset_button = self._button("Reset view (R)", self.reset_view)
+        self.model_button = self._button("Switch model (M)", self.switch_model)
+        self.model_button.setEnabled(len(self.options.models) > 1)
+        self.model_button.setToolTip("Switch between the models given with --model and --alt-model")
 
         toggles = QtWidgets.QHBoxLayout()
         for widget in (self.cloud_box, self.anchor_box, self.overlay_box):
@@ -282,8 +325,11 @@ class ViewerWindow(QtWidgets.QMainWindow):
         joint_row.addWidget(QtWidgets.QLabel("Anchors of"))
         joint_row.addWidget(self.joint_combo, 1)
         buttons = QtWidgets.QHBoxLayout()
-        for widget in (self.pause_button, self.step_button, self.record_button, self.reset_button):
+        for widget in (self.pause_button, self.step_button, self.record_button):
             buttons.addWidget(widget)
+        more_buttons = QtWidgets.QHBoxLayout()
+        for widget in (self.reset_button, self.model_button):
+            more_buttons.addWidget(widget)
         side = QtWidgets.QVBoxLayout()
         side.setContentsMargins(0, 0, 0, 0)
         side.addWidget(self.depth_view, 0)
@@ -291,6 +337,7 @@ class ViewerWindow(QtWidgets.QMainWindow):
         side.addLayout(toggles)
         side.addLayout(joint_row)
         side.addLayout(buttons)
+        side.addLayout(more_buttons)
         side_widget = QtWidgets.QWidget()
         side_widget.setLayout(side)
         side_widget.setFixedWidth(480)
@@ -308,6 +355,7 @@ class ViewerWindow(QtWidgets.QMainWindow):
         self.resize(*WINDOW_SIZE)
 
         shortcuts = {"Space": self.toggle_pause, "N": self.step, "R": self.reset_view, "Ctrl+R": self.toggle_recording,
+                     "M": self.switch_model,
                      "P": self.cloud_box.toggle, "A": self.anchor_box.toggle, "O": self.overlay_box.toggle,
                      "[": lambda: self._step_joint(-1), "]": lambda: self._step_joint(1),
                      "Q": self.close, "Esc": self.close}
@@ -394,6 +442,24 @@ class ViewerWindow(QtWidgets.QMainWindow):
         self.record_button.setText("Stop recording (Ctrl+R)" if self._recorder else "Record (Ctrl+R)")
         self._refresh_hud(force=True)
 
+    def switch_model(self) -> None:
+        """Run the next loaded model (a hand model and a body model, say): the engine's next frame goes
+        through it; its results bring their own layout, joint list and anchors."""
+        models = self.options.models
+        if len(models) < 2:
+            self._hud.status = "one model loaded: start with --alt-model to switch"
+            self._refresh_hud(force=True)
+            return
+        self._model_index = (self._model_index + 1) % len(models)
+        model = models[self._model_index]
+        self.engine.use_model(model.predictor)
+        self._hud.model, self._hud.status = model.text, ""
+        self._hud.device = f"{model.device}   {self._joints_text}".strip()
+        self._refresh_hud(force=True)
+
+    def _model_for(self, layout: str) -> ModelView | None:
+        return next((m for m in self.options.models if m.layout == layout), None)
+
     def reset_view(self) -> None:
         """Look at the target from just beside the depth camera, at a distance that fits the crop."""
         centre = np.array([0.0, 1000.0, 0.0])
@@ -406,8 +472,9 @@ class ViewerWindow(QtWidgets.QMainWindow):
                 centre = scene.to_view(np.median(joints[finite], axis=0)).astype(np.float64)
                 depth = float(np.median(joints[finite, 2]))
                 if result.crop_box is not None:
-                    width_mm = (result.crop_box[2] - result.crop_box[0]) * depth / frame.intrinsics.fx
-                    distance = max(2.0 * width_mm, 250.0)
+                    x0, y0, x1, y1 = result.crop_box
+                    size_mm = max((x1 - x0) / frame.intrinsics.fx, (y1 - y0) / frame.intrinsics.fy) * depth
+                    distance = max(2.0 * size_mm, 250.0)  # the whole box in view: a hand's or a person's
                 else:
                     distance = 0.6 * depth
         self.gl.setCameraPosition(pos=QtGui.QVector3D(*centre), distance=distance, elevation=12.0, azimuth=-105.0)
@@ -445,8 +512,9 @@ class ViewerWindow(QtWidgets.QMainWindow):
 
     def _show(self, result: PoseResult, frame: DepthFrame) -> None:
         self._shown = (result, frame)
-        if self._combo_layout != result.layout:
+        if self._combo_layout != result.layout:  # the first result, or another model's
             self._fill_joint_combo(result.layout)
+            self._view_set = False  # a hand and a body need different viewpoints
         self._redraw()
         if not self._view_set and result.found:
             self.reset_view()
@@ -471,7 +539,8 @@ class ViewerWindow(QtWidgets.QMainWindow):
     def _anchor_uv(self, result: PoseResult) -> np.ndarray | None:
         if result.anchor_weights is None or result.crop_box is None:
             return None
-        width, height = self.options.crop_size
+        model = self._model_for(result.layout)
+        width, height = model.crop_size if model is not None else self.options.crop_size
         key = (result.anchor_weights.shape[0], width, height)
         if key not in self._anchor_cache:
             self._anchor_cache[key] = scene.anchor_crop_positions(*key)
@@ -526,8 +595,10 @@ class ViewerWindow(QtWidgets.QMainWindow):
                 anchor_sizes = scene.anchor_sizes(anchors.weight)
                 anchor_weights = anchors.weight
                 raw_uvd = getattr(result, "raw_joints_uvd", None)
+                model = self._model_for(result.layout)
+                band_mm = model.band_mm if model is not None else self.options.band_mm
                 points = scene.anchor_points(anchors, all_uv, depth_mm, intrinsics,
-                                             result.joints_uvd if raw_uvd is None else raw_uvd, self.options.band_mm)
+                                             result.joints_uvd if raw_uvd is None else raw_uvd, band_mm)
                 self.anchor_item.setData(pos=scene.to_view(points), color=_rgba(anchor_colours),
                                          size=anchor_sizes.astype(np.float32))
         self.anchor_item.setVisible(len(anchor_uv) > 0)
@@ -548,6 +619,7 @@ class ViewerWindow(QtWidgets.QMainWindow):
         hud.inference_fps = self._meters["inference"].rate
         hud.render_fps = self._meters["render"].rate
         hud.latency_p50_ms = recent_p50(stats.latencies_ms)
+        hud.source_state = self.engine.source_state.line()
         hud.dropped = {**self.engine.dropped, "viewer": self.engine.viewer_dropped}
         if self._paused:
             hud.dropped["paused"] = self.report.paused_skipped
