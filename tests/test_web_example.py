@@ -171,8 +171,8 @@ def screenshot_of_a_found_pose(tab: DevTools, attempts: int = 50) -> tuple[np.nd
     for _ in range(attempts):
         press_space(tab)
         assert wait_until(lambda: tab.state()["paused"] == "true", 10), "Space did not pause the page"
-        drawn = int(tab.state()["drawn"])
-        wait_until(lambda: int(tab.state()["drawn"]) > drawn, 2, step=0.05)  # a frame drawn while frozen
+        drawn_before = int(tab.state()["drawn"])
+        wait_until(lambda before=drawn_before: int(tab.state()["drawn"]) > before, 2, step=0.05)  # drawn while frozen
         state = tab.state()
         if state["shownFound"] == "true":
             image = tab.screenshot()

@@ -59,8 +59,8 @@ from typing import Protocol
 
 import numpy as np
 
-from livepose.errors import LivePoseError
 from livepose.detect.select import detector_for
+from livepose.errors import LivePoseError
 from livepose.pipeline import health as h
 from livepose.pipeline.frames import CheckedFrame, check_frame
 from livepose.pipeline.mailbox import LatestMailbox, LockstepQueue
