@@ -55,6 +55,7 @@ class StillHandEngine:
         self.raw = [r.joints_mm for r, _ in self.pairs]
         self.running = True
         self.dropped, self.viewer_dropped = {}, 0
+        self.source_state = SimpleNamespace(line=lambda: "ok")
 
     def latest_with_frame(self, timeout=0.0):
         if not self.pairs:

@@ -4,8 +4,9 @@ Threads: everything here runs on the GUI (main) thread. The only contact
 with the engine threads is :meth:`Engine.latest_with_frame` (a one-slot
 mailbox: when the window is slower than the pipeline it simply finds a newer
 pair next time, and the engine counts the skipped ones as ``viewer``
-drops), the engine's counters (read only), and
-:meth:`Engine.set_recorder` for the record toggle.
+drops), the engine's counters and ``source_state`` (read only),
+:meth:`Engine.set_recorder` for the record toggle and :meth:`Engine.use_model`
+for the model switch.
 
 Keys: Space pause / resume the display, N show the next result while paused,
 R reset the 3D view, P / A / O toggle point cloud / anchors / 2D overlay,
