@@ -230,16 +230,8 @@ class Predictor:
             raise LivePoseError(f"{self.name}: a {self.crop_settings.method} crop model takes a centre, not a box")
         with self._lock:
             t0 = time.perf_counter()
-            normalised, crop = crop_box(depth_mm, box, self.crop_settings)
-            t1 = time.perf_counter()
-            out = self.backend.infer(normalised[None, None])
-            t2 = time.perf_counter()
-            confidence = joint_confidence_np(out.anchor_weights, out.joints[..., :2], self._anchors)[0]
-            uvd = crop_to_image(out.joints[0], crop)
-            xyz = intrinsics.uvd_to_xyz(uvd)
-            t3 = time.perf_counter()
-        timings = {"crop": (t1 - t0) * 1e3, "network": (t2 - t1) * 1e3, "uncrop": (t3 - t2) * 1e3}
-        return Prediction(uvd, xyz, confidence, out.anchor_weights[0], crop, timings)
+            cropped = [crop_box(depth_mm, box, self.crop_settings)]
+            return self._run_on_host(cropped, [intrinsics], t0)[0]
 
     def predict_many(self, depths: Sequence[np.ndarray], intrinsics: Intrinsics | Sequence[Intrinsics],
                      centres_uvd: np.ndarray) -> list[Prediction]:
@@ -271,6 +263,12 @@ class Predictor:
         t0 = time.perf_counter()
         cropped = [crop_hand(d, c, cam, self.crop_settings) for d, c, cam in zip(depths, centres, cameras,
                                                                                    strict=True)]
+        return self._run_on_host(cropped, cameras, t0)
+
+    def _run_on_host(self, cropped: list[tuple[np.ndarray, Crop]], cameras: list[Intrinsics],
+                     t0: float) -> list[Prediction]:
+        """Network, confidence and mapping back for B host crops (network input (H, W) and its Crop each);
+        ``t0`` is when cropping began (for the ``crop`` timing)."""
         inputs = np.stack([normalised for normalised, _ in cropped])[:, None]
         t1 = time.perf_counter()
         out = self.backend.infer(inputs)
