@@ -12,6 +12,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+import torch
 
 from livepose.calibration import load_profile
 from livepose.camera import Intrinsics
@@ -23,6 +24,7 @@ from livepose.detect.centre import (
     HandDetectorSettings,
 )
 from livepose.errors import LivePoseError
+from livepose.synth.generator import body_frames
 
 ANNOTATIONS = json.loads((Path(__file__).parent / "data" / "hand_centres.json").read_text(encoding="utf-8"))
 ANNOTATED = [entry for entry in ANNOTATIONS["entries"] if entry.get("hand", True)]
@@ -316,3 +318,27 @@ def test_track_follows_the_real_hand_through_the_sr305_sequences(shared_data: Pa
             assert tracked.found, entry["file"]
             assert np.linalg.norm(tracked.xyz_mm - detected.xyz_mm) < 10.0, entry["file"]
         previous[sequence] = detected
+
+
+def test_body_box_fits_the_silhouette_on_noisy_synthetic_rooms() -> None:
+    """48 whole-body frames with ITOP's camera and sensor noise: the detector's box against the true silhouette
+    box (the person's rendered pixels). Before the box was grown over the person's depth band and walls running
+    off the image ranked last, the mean IoU was 0.51 and 54 % of frames passed 0.5."""
+    frames = body_frames(48, camera="itop_side", generator=torch.Generator().manual_seed(7), whole_body=True)
+    fx, fy, cx, cy = frames.intrinsics.tolist()
+    camera = Intrinsics(fx=fx, fy=fy, cx=cx, cy=cy, width=320, height=240)
+    detector = BodyBoxDetector()
+    ious = []
+    for depth, part in zip(frames.depth_mm.numpy(), frames.part.numpy(), strict=True):
+        ys, xs = np.nonzero((part >= 0) & (part < 50))
+        truth = np.array([xs.min(), ys.min(), xs.max(), ys.max()], dtype=float)
+        found = detector.detect(depth, camera)
+        if not found.found:
+            ious.append(0.0)
+            continue
+        box = np.array(found.box)
+        inter = np.prod(np.clip(np.minimum(box[2:], truth[2:]) - np.maximum(box[:2], truth[:2]) + 1, 0, None))
+        union = np.prod(box[2:] - box[:2] + 1) + np.prod(truth[2:] - truth[:2] + 1) - inter
+        ious.append(float(inter / union))
+    ious = np.array(ious)
+    assert ious.mean() > 0.65 and (ious > 0.5).mean() > 0.8, np.round(ious, 2).tolist()

@@ -136,3 +136,18 @@ def test_cli_writes_identical_files_for_the_same_seed_and_a_preview(tmp_path: Pa
     bad = subprocess.run([sys.executable, "-m", "livepose.cli", "synth", "hand", "--camera", "nowhere", "--out",
                           str(tmp_path / "d")], capture_output=True, text=True, timeout=120, cwd=REPO)
     assert bad.returncode == 2 and "nowhere" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_the_wall_never_hides_the_person_even_facing_away() -> None:
+    """The back wall sits behind the person as the camera sees it. It used to follow the body's own back,
+    so a person turned away from the camera (a fifth of the draws may face any way) stood behind it."""
+    frames = body_frames(48, camera="itop_side", generator=torch.Generator().manual_seed(7), whole_body=True)
+    body_pixels = ((frames.part >= 0) & (frames.part < 50)).flatten(1).sum(1)
+    assert int(body_pixels.min()) > 300, body_pixels.tolist()
+    # Every joint that projects onto a wall pixel is behind nothing but the person: the wall is farther.
+    u = frames.joints_uvd[..., 0].round().long().clamp(0, 319)
+    v = frames.joints_uvd[..., 1].round().long().clamp(0, 239)
+    shown = frames.part[torch.arange(48)[:, None], v, u]
+    wall_depth = frames.depth_mm[torch.arange(48)[:, None], v, u]
+    on_wall = shown == 61
+    assert bool((wall_depth[on_wall] == 0).logical_or(wall_depth[on_wall] > frames.joints_uvd[..., 2][on_wall]).all())

@@ -163,6 +163,24 @@ def test_training_loss_falls_on_a_fixed_batch(tmp_path):
     assert lines[-1]["loss"] < 0.8 * before
 
 
+def test_cli_rotation_flag_sets_the_augmentation_and_rejects_bad_angles(tmp_path):
+    import argparse
+
+    from livepose.cli_train import add_parser, config_from_args
+
+    parser = argparse.ArgumentParser()
+    add_parser(parser.add_subparsers())
+    default = config_from_args(parser.parse_args(["train", "--data", "synth-body", "--out", str(tmp_path)]))
+    upright = config_from_args(parser.parse_args(["train", "--data", "synth-body", "--out", str(tmp_path),
+                                                  "--rotation", "30"]))
+    assert default.augment.rotation_deg == 180.0 and upright.augment.rotation_deg == 30.0
+    assert TrainConfig.from_dict(upright.to_dict()).augment.rotation_deg == 30.0
+    proc = subprocess.run([sys.executable, "-m", "livepose.cli", "train", "--data", "synth-body", "--out",
+                           str(tmp_path / "run"), "--rotation", "270"], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert "rotation 270.0 degrees: expected 0 to 180" in proc.stderr
+
+
 def test_cli_train_bad_value_is_one_line(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "livepose.cli", "train", "--data", "nyu", "--out", str(tmp_path)],
                           capture_output=True, text=True, timeout=120)

@@ -230,6 +230,10 @@ class BodyDetectorSettings:
         min_height_mm, max_height_mm, min_width_mm, max_width_mm: person-sized extent
             (0.5 .. 2.3 m tall, 0.2 .. 1.5 m wide).
         min_area_mm2, max_area_mm2: person-sized surface (0.08 .. 2.0 m^2).
+        grow_front_mm, grow_back_mm, grow_margin_mm: the chosen surface is grown over the non-floor
+            readings connected to it between ``grow_front_mm`` in front of and ``grow_back_mm`` behind
+            its median depth, up to ``grow_margin_mm`` beyond its extent on each side, so limbs that
+            sensor noise or self-occlusion cut off from the torso stay in the box (700, 350, 600 mm).
     """
 
     min_depth_mm: float = 1000.0
@@ -246,6 +250,9 @@ class BodyDetectorSettings:
     max_width_mm: float = 1500.0
     min_area_mm2: float = 80_000.0
     max_area_mm2: float = 2_000_000.0
+    grow_front_mm: float = 700.0
+    grow_back_mm: float = 350.0
+    grow_margin_mm: float = 600.0
 
     def __post_init__(self) -> None:
         if not 0 < self.min_depth_mm < self.max_depth_mm:
@@ -780,7 +787,9 @@ class BodyBoxDetector:
         order = np.argsort(lab, kind="stable")
         starts = np.searchsorted(lab[order], np.arange(count + 1))
         rejected: list[str] = []
-        # Largest surface first: the first one of person size is the answer.
+        candidates: list[tuple[bool, int, np.ndarray, float, float, float]] = []
+        # Largest surface first; a person-sized surface that runs off the left or right image edge (a
+        # wall, a door frame) ranks after every one inside the image.
         for label in np.argsort(-area):
             if label == 0 or area[label] < cfg.min_area_mm2:
                 continue
@@ -793,15 +802,22 @@ class BodyBoxDetector:
                     and area[label] <= cfg.max_area_mm2):
                 rejected.append(f"{width / 1000:.1f} x {height / 1000:.1f} m at {z_mid / 1000:.1f} m")
                 continue
+            at_side = bool(jj[members].min() == 0 or jj[members].max() == z.shape[1] - 1)
+            candidates.append((at_side, len(candidates), members, z_mid, height, width))
+        if candidates:
+            _, _, members, z_mid, _, _ = min(candidates, key=lambda c: (c[0], c[1]))
+            rows_i, cols_j = self._grow(z_upright, ii[members], jj[members], z_mid, intrinsics, grid.step)
             # Sample (i, j) stands for the block of pixels [step * i, step * i + step - 1] (rows), etc.
             step = grid.step
-            box = (float(jj[members].min() * step), float(ii[members].min() * step),
-                   float(min(jj[members].max() * step + step - 1, depth.shape[1] - 1)),
-                   float(min(ii[members].max() * step + step - 1, depth.shape[0] - 1)))
+            box = (float(cols_j.min() * step), float(rows_i.min() * step),
+                   float(min(cols_j.max() * step + step - 1, depth.shape[1] - 1)),
+                   float(min(rows_i.max() * step + step - 1, depth.shape[0] - 1)))
+            pixels = int(rows_i.size) * step * step
+            height = (box[3] - box[1] + 1) * z_mid / intrinsics.fy
+            width = (box[2] - box[0] + 1) * z_mid / intrinsics.fx
             centre = np.array([(box[0] + box[2]) / 2.0, (box[1] + box[3]) / 2.0, z_mid])
             logger.debug("body detect: box %s, %.2f x %.2f m at %.2f m", box, width / 1000, height / 1000, z_mid / 1000)
-            return BodyDetection(True, box, centre, height_mm=height, width_mm=width,
-                                 pixels=int(members.size) * grid.step * grid.step)
+            return BodyDetection(True, box, centre, height_mm=height, width_mm=width, pixels=pixels)
         detail = f" (largest surfaces: {', '.join(rejected[:3])})" if rejected else ""
         return BodyDetection(False, None, not_found, reason=f"no person-sized foreground surface{detail}")
 
@@ -811,6 +827,36 @@ class BodyBoxDetector:
         box drawn around last frame's joints would clip a moving arm), and detection costs ~3 ms, so this
         simply detects again; ``previous_joints_uvd`` (J, 3) is accepted for the engine's interface."""
         return self.detect(depth_mm, intrinsics)
+
+    def _grow(self, z: np.ndarray, rows: np.ndarray, cols: np.ndarray, z_mid: float, intrinsics: Intrinsics,
+              step: int) -> tuple[np.ndarray, np.ndarray]:
+        """Grow a chosen surface over the readings of its depth band connected to it.
+
+        Args:
+            z: (h, w) grid depths in mm with floor samples and missing readings at 0.
+            rows, cols: (N,) grid indices of the chosen surface's samples.
+            z_mid: its median depth (mm).
+            intrinsics: the frame's camera; ``step`` the grid's pixels per sample.
+
+        Returns:
+            (M,) rows and cols of the grown region (M >= N; the surface itself is always kept).
+        """
+        cfg = self._settings
+        margin_u = cfg.grow_margin_mm * intrinsics.fx / (z_mid * step)
+        margin_v = cfg.grow_margin_mm * intrinsics.fy / (z_mid * step)
+        i0, i1 = max(0, int(rows.min() - margin_v)), min(z.shape[0], int(np.ceil(rows.max() + margin_v)) + 1)
+        j0, j1 = max(0, int(cols.min() - margin_u)), min(z.shape[1], int(np.ceil(cols.max() + margin_u)) + 1)
+        window = z[i0:i1, j0:j1]
+        band = (window > 0) & (window >= z_mid - cfg.grow_front_mm) & (window <= z_mid + cfg.grow_back_mm)
+        band[rows - i0, cols - j0] = True
+        # Connected across one-sample gaps (a dropout row at a knee must not cut the leg off).
+        bridged = cv2.dilate(band.view(np.uint8), np.ones((3, 3), np.uint8))
+        _, labels = cv2.connectedComponents(bridged, connectivity=8, ltype=cv2.CV_32S)
+        keep = np.zeros(int(labels.max()) + 1, dtype=bool)
+        keep[labels[rows - i0, cols - j0]] = True
+        keep[0] = False
+        grown_i, grown_j = np.nonzero(keep[labels] & band)
+        return grown_i + i0, grown_j + j0
 
     def _horizontal(self, grid: _Grid) -> np.ndarray:
         """Samples whose surface normal points along ``up`` (floor / ceiling / table top)."""

@@ -170,11 +170,17 @@ def place_bodies(batch: int, top_view: bool, generator: torch.Generator | None,
 
 def room_planes(placement: Placement, floor_distance: torch.Tensor, generator: torch.Generator | None,
                 ) -> torch.Tensor:
-    """(B, 2, 4) planes n . X = d: the floor under the body and a back wall 0.5-2.5 m behind it."""
+    """(B, 2, 4) planes n . X = d: the floor under the body and a wall 0.5-2.5 m behind it.
+
+    The wall is parallel to the body's frontal plane, on the side away from the camera: a person who
+    turns their back to the camera has the wall behind their face, never between them and the camera.
+    """
     batch, device = floor_distance.shape[0], floor_distance.device
     up = placement.rotation[:, :, 1]  # the body's up axis in the camera frame
     floor = torch.cat((up, (up * placement.translation).sum(1, keepdim=True)), dim=1)
     behind = placement.rotation[:, :, 2]  # the body faces -z, so +z is behind it
+    away = torch.where((behind * placement.translation).sum(1, keepdim=True) < 0, -1.0, 1.0)
+    behind = behind * away
     wall_point = placement.translation + behind * _uniform(500.0, 2500.0, batch, generator, device)[:, None]
     wall = torch.cat((behind, (behind * wall_point).sum(1, keepdim=True)), dim=1)
     return torch.stack((floor, wall), dim=1)

@@ -28,6 +28,7 @@ import torch
 import torch.nn.functional as F
 
 from livepose.calibration import CropSettings
+from livepose.errors import LivePoseError
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,10 @@ class AugmentSettings:
     noise_probability: float = 0.5
     noise_fraction: float = 0.05
     erase_probability: float = 0.5
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.rotation_deg <= 180.0:
+            raise LivePoseError(f"rotation {self.rotation_deg!r} degrees: expected 0 to 180")
 
     def to_dict(self) -> dict:
         return {k: list(v) if isinstance(v, tuple) else v for k, v in self.__dict__.items()}
