@@ -53,7 +53,7 @@ def crop_camera(fx: torch.Tensor, fy: torch.Tensor, cx: torch.Tensor, cy: torch.
 
 
 # Half window sizes: each sphere is splatted in the smallest that holds it.
-WINDOW_BINS = (2, 3, 4, 5, 6, 8, 10, 12, 14, 16, 20, 24, 32, 48, 64, 96, MAX_WINDOW_PX)
+WINDOW_BINS = (*range(2, 19), 20, 22, 24, 28, 32, 40, 48, 64, 96, MAX_WINDOW_PX)
 
 
 def render(centres: torch.Tensor, radii: torch.Tensor, parts: torch.Tensor, camera: torch.Tensor, height: int,
@@ -100,6 +100,8 @@ def render(centres: torch.Tensor, radii: torch.Tensor, parts: torch.Tensor, came
     sphere_parts = parts.to(device).to(torch.int16).expand(batch, count)
 
     hits: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = []
+    dummy = batch * pixels  # the z-buffer's spare last slot: window pixels that miss land there
+    nan = torch.tensor(float("nan"), device=device, dtype=centres.dtype)
     lower = 0
     for upper in WINDOW_BINS:
         members = (visible & (half > lower) & (half <= upper)) if upper < MAX_WINDOW_PX else (visible & (half > lower))
@@ -108,27 +110,29 @@ def render(centres: torch.Tensor, radii: torch.Tensor, parts: torch.Tensor, came
         if b_index.numel() == 0:
             continue
         offsets = torch.arange(-upper, upper + 1, device=device)
-        pu = torch.round(u[b_index, s_index]).long()[:, None, None] + offsets.view(1, 1, -1)  # (N, w, w)
-        pv = torch.round(v[b_index, s_index]).long()[:, None, None] + offsets.view(1, -1, 1)
-        rx = (pu - cx[b_index].view(-1, 1, 1)) / fx[b_index].view(-1, 1, 1)
-        ry = (pv - cy[b_index].view(-1, 1, 1)) / fy[b_index].view(-1, 1, 1)
-        c = centres[b_index, s_index][:, None, None, :]
-        r = radii[b_index, s_index][:, None, None]
-        # Ray X = t * (rx, ry, 1): |t d - c|^2 = r^2.
-        dd = rx * rx + ry * ry + 1.0
-        dc = rx * c[..., 0] + ry * c[..., 1] + c[..., 2]
-        cc = (c * c).sum(-1) - r * r
-        disc = dc * dc - dd * cc
-        t = (dc - torch.sqrt(disc.clamp_min(0))) / dd
-        ok = (disc >= 0) & (t > 0) & (pu >= 0) & (pu < width) & (pv >= 0) & (pv < height)
-        hit_n, hit_row, hit_col = ok.nonzero(as_tuple=True)
-        index = b_index[hit_n] * pixels + pv[hit_n, hit_row, 0] * width + pu[hit_n, 0, hit_col]
-        t = t[hit_n, hit_row, hit_col]
+        pu = torch.round(u[b_index, s_index]).long()[:, None] + offsets  # (N, w) columns
+        pv = torch.round(v[b_index, s_index]).long()[:, None] + offsets  # (N, w) rows
+        # Ray slopes; NaN off the image, so those pixels fail every test below without a mask of their own.
+        rx = torch.where((pu >= 0) & (pu < width), (pu - cx[b_index, None]) / fx[b_index, None], nan)
+        ry = torch.where((pv >= 0) & (pv < height), (pv - cy[b_index, None]) / fy[b_index, None], nan)
+        c = centres[b_index, s_index]
+        r = radii[b_index, s_index]
+        minus_cc = r * r - (c * c).sum(-1)
+        ray_u, ray_v = rx * rx, ry * ry + 1.0
+        near_u, near_v = rx * c[:, 0, None], ry * c[:, 1, None] + c[:, 2, None]
+        rows = (b_index * pixels)[:, None] + pv * width
+        # Ray X = t * (rx, ry, 1) meets |X - c| = r where dd t^2 - 2 dc t + cc = 0. Only these (N, w, w)
+        # products touch every window pixel; the rest is per row or per column.
+        dd = ray_u[:, None, :] + ray_v[:, :, None]
+        dc = near_u[:, None, :] + near_v[:, :, None]
+        t = (dc - torch.sqrt(torch.addcmul(dd * minus_cc[:, None, None], dc, dc))) / dd  # NaN where it misses
+        index = torch.where(t > 0, rows[:, :, None] + pu[:, None, :], dummy).flatten()
+        t = t.flatten()
         zbuf.scatter_reduce_(0, index, t, reduce="amin")
         if with_parts:
-            hits.append((index, t, sphere_parts[b_index[hit_n], s_index[hit_n]]))
+            hits.append((index, t, sphere_parts[b_index, s_index].repeat_interleave((2 * upper + 1) ** 2)))
     for index, t, part_ids in hits:
-        winner = t == zbuf[index]
+        winner = (t == zbuf[index]) & (index < dummy)
         owner[index[winner]] = part_ids[winner]
 
     depth = zbuf[:-1].view(batch, height, width)
