@@ -59,6 +59,7 @@ from livepose.errors import LivePoseError
 logger = logging.getLogger(__name__)
 
 _FAR = np.float32(1e7)  # stands in for "no reading" where a minimum over neighbours is taken
+_BODY_SEEDS_TRIED = 8  # body detector: grown and size-checked surfaces per frame, at most
 _NEIGHBOURS = ((0, 1), (1, 0), (1, 1), (1, -1))  # half of the 8-neighbourhood (edges are undirected)
 
 
@@ -228,7 +229,7 @@ class BodyDetectorSettings:
         floor_margin_mm: the floor plane (fitted to the most common height of those surfaces) is
             removed with everything within this distance of it (40 mm), shoe soles included.
         min_height_mm, max_height_mm, min_width_mm, max_width_mm: person-sized extent
-            (0.5 .. 2.3 m tall, 0.2 .. 1.5 m wide).
+            (0.5 .. 2.3 m tall, 0.1 .. 1.5 m wide: a person seen side-on at 4 m is ~0.12 m).
         min_area_mm2, max_area_mm2: person-sized surface (0.08 .. 2.0 m^2).
         grow_front_mm, grow_back_mm, grow_margin_mm: the chosen surface is grown over the non-floor
             readings connected to it between ``grow_front_mm`` in front of and ``grow_back_mm`` behind
@@ -246,7 +247,7 @@ class BodyDetectorSettings:
     floor_margin_mm: float = 40.0
     min_height_mm: float = 500.0
     max_height_mm: float = 2300.0
-    min_width_mm: float = 200.0
+    min_width_mm: float = 100.0
     max_width_mm: float = 1500.0
     min_area_mm2: float = 80_000.0
     max_area_mm2: float = 2_000_000.0
@@ -786,38 +787,35 @@ class BodyBoxDetector:
         area = np.bincount(lab, weights=zz ** 2 * grid.area_scale, minlength=count)
         order = np.argsort(lab, kind="stable")
         starts = np.searchsorted(lab[order], np.arange(count + 1))
+        # Seeds: surfaces of a third of a person's minimum area or more, largest first; a seed that runs
+        # off the left or right image edge (a wall, a door frame) ranks after every one inside the image.
+        # Each seed grows over its depth band (limbs that noise split off rejoin) and the grown region must
+        # be person-sized.
+        seeds = [label for label in np.argsort(-area) if label != 0 and area[label] >= cfg.min_area_mm2 / 3]
+        at_side = {label: bool(jj[order[starts[label]:starts[label + 1]]].min() == 0
+                               or jj[order[starts[label]:starts[label + 1]]].max() == z.shape[1] - 1)
+                   for label in seeds}
         rejected: list[str] = []
-        candidates: list[tuple[bool, int, np.ndarray, float, float, float]] = []
-        # Largest surface first; a person-sized surface that runs off the left or right image edge (a
-        # wall, a door frame) ranks after every one inside the image.
-        for label in np.argsort(-area):
-            if label == 0 or area[label] < cfg.min_area_mm2:
-                continue
+        step = grid.step
+        for label in sorted(seeds, key=lambda seed: at_side[seed])[:_BODY_SEEDS_TRIED]:  # stable: largest first
             members = order[starts[label]:starts[label + 1]]
             z_mid = float(np.median(zz[members]))
-            rows, cols = grid.rows[ii[members]], grid.cols[jj[members]]
-            height = float(rows.max() - rows.min() + grid.step) * z_mid / intrinsics.fy
-            width = float(cols.max() - cols.min() + grid.step) * z_mid / intrinsics.fx
-            if not (cfg.min_height_mm <= height <= cfg.max_height_mm and cfg.min_width_mm <= width <= cfg.max_width_mm
-                    and area[label] <= cfg.max_area_mm2):
-                rejected.append(f"{width / 1000:.1f} x {height / 1000:.1f} m at {z_mid / 1000:.1f} m")
-                continue
-            at_side = bool(jj[members].min() == 0 or jj[members].max() == z.shape[1] - 1)
-            candidates.append((at_side, len(candidates), members, z_mid, height, width))
-        if candidates:
-            _, _, members, z_mid, _, _ = min(candidates, key=lambda c: (c[0], c[1]))
-            rows_i, cols_j = self._grow(z_upright, ii[members], jj[members], z_mid, intrinsics, grid.step)
+            rows_i, cols_j = self._grow(z_upright, ii[members], jj[members], z_mid, intrinsics, step)
             # Sample (i, j) stands for the block of pixels [step * i, step * i + step - 1] (rows), etc.
-            step = grid.step
             box = (float(cols_j.min() * step), float(rows_i.min() * step),
                    float(min(cols_j.max() * step + step - 1, depth.shape[1] - 1)),
                    float(min(rows_i.max() * step + step - 1, depth.shape[0] - 1)))
-            pixels = int(rows_i.size) * step * step
             height = (box[3] - box[1] + 1) * z_mid / intrinsics.fy
             width = (box[2] - box[0] + 1) * z_mid / intrinsics.fx
+            grown_area = float((z_upright[rows_i, cols_j].astype(np.float64) ** 2).sum() * grid.area_scale)
+            if not (cfg.min_height_mm <= height <= cfg.max_height_mm and cfg.min_width_mm <= width <= cfg.max_width_mm
+                    and cfg.min_area_mm2 <= grown_area <= cfg.max_area_mm2):
+                rejected.append(f"{width / 1000:.1f} x {height / 1000:.1f} m at {z_mid / 1000:.1f} m")
+                continue
             centre = np.array([(box[0] + box[2]) / 2.0, (box[1] + box[3]) / 2.0, z_mid])
             logger.debug("body detect: box %s, %.2f x %.2f m at %.2f m", box, width / 1000, height / 1000, z_mid / 1000)
-            return BodyDetection(True, box, centre, height_mm=height, width_mm=width, pixels=pixels)
+            return BodyDetection(True, box, centre, height_mm=height, width_mm=width,
+                                 pixels=int(rows_i.size) * step * step)
         detail = f" (largest surfaces: {', '.join(rejected[:3])})" if rejected else ""
         return BodyDetection(False, None, not_found, reason=f"no person-sized foreground surface{detail}")
 
