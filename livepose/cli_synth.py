@@ -10,6 +10,8 @@ from livepose.errors import LivePoseError
 
 DEFAULT_CAMERA = {"hand": "d435_640", "body": "itop_side"}
 
+PLURALS = {"hand": "hands", "body": "bodies"}
+
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     parser = subparsers.add_parser("synth", help="write synthetic depth frames with exact joints",
@@ -68,4 +70,4 @@ def write_preview(folder, path, count: int = 12) -> None:
     if labels["kind"] == "body" and unit >= 1:
         joints = joints.copy()
     preview_grid(depth, joints, labels["layout"], path, zoom_mm=160.0 if labels["kind"] == "hand" else None,
-                 title=f"synthetic {labels['kind']}s, {labels['camera']}, seed {labels['seed']}")
+                 title=f"synthetic {PLURALS[labels['kind']]}, {labels['camera']}, seed {labels['seed']}")
