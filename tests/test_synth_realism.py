@@ -88,6 +88,14 @@ def test_synthetic_finger_points_walk_to_the_silhouette() -> None:
     assert ends is not None
     (u0, v0), (u1, v1) = ends
     assert (min(u0, u1), max(u0, u1)) == (25, 35) and v0 == v1 == 35
+    # A sensor that fattens silhouettes (Kinect v1) reports the finger's depth 2 px past the part mask on the
+    # left: with the depth the walk follows those readings and stops where the depth jumps to the background.
+    depth = np.full((64, 64), 900.0)
+    depth[:, 25:37] = 500.0
+    depth[:, 23:25] = 503.0
+    wide = realism.synthetic_finger_points(part, valid, joints_uvd, joints_mm, "middle", 500.0, radius_mm=8.0,
+                                           depth=depth)
+    assert wide is not None and (min(wide[0][0], wide[1][0]), max(wide[0][0], wide[1][0])) == (23, 35)
     # A neighbour touching the finger: no free edge, no measurement.
     part[:, 37:45] = 5
     assert realism.synthetic_finger_points(part, valid, joints_uvd, joints_mm, "middle", 500.0, 8.0) is None
@@ -127,12 +135,6 @@ def test_annotated_points_lie_on_the_hand(shared_data) -> None:
 # strict: a structural gap (the check must keep failing until the generator changes); not strict: a
 # marginal one that a different sample of hands may close.
 KNOWN_GAPS = {
-    ("nyu", "palm_width_mm"): (True, "Kinect v1 silhouettes are fattened by ~3 px a side and the NYU hand is large: "
-                                     "109.7 mm against a synthetic maximum of 104.4 mm; the sensor model now dilates "
-                                     "NYU silhouettes by 1-5 px, but synthetic widths are measured inside the clean "
-                                     "part mask, which does not count that growth"),
-    ("nyu", "finger_width_mm"): (True, "Kinect v1 fattening: the little and index fingers read 25.3-25.6 mm against a "
-                                       "synthetic maximum of 22.6 mm (measured inside the clean part mask, as above)"),
     ("sr305", "gradient_p50"): (True, "real SR305 hands are smoother than synthetic ones: 4 of 10 frames have median "
                                       "slopes 0.23-0.27 against a synthetic 5-95% range starting at 0.28 (real hands "
                                       "are held flat to the camera and the SR305 smooths its depth; synthetic sphere "

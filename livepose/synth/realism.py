@@ -247,8 +247,14 @@ def segment_width_mm(depth_mm: np.ndarray, p0: Sequence[float], p1: Sequence[flo
 
 
 def _walk(part: np.ndarray, valid: np.ndarray, start: np.ndarray, direction: np.ndarray, allowed: Sequence[int],
-          reach_px: float, step: float = 0.5) -> tuple[np.ndarray, np.ndarray] | None:
+          reach_px: float, step: float = 0.5, depth: np.ndarray | None = None,
+          jump_mm: float = JUMP_MM) -> tuple[np.ndarray, np.ndarray] | None:
     """Ends of the run of ``allowed`` parts through ``start`` along +-``direction``, trimmed to valid pixels.
+
+    With the sensor's ``depth`` (H, W) mm, a side then goes on over readings that continue the hand's surface
+    (within ``jump_mm`` of the last kept one) beyond the rendered part: a sensor that fattens silhouettes
+    (Kinect v1) reports the hand's depth on pixels the clean part mask calls background, and a person
+    placing the end points on the image sees those pixels as hand.
 
     Returns the two end pixels (u, v) as int arrays, or None when the start is not on an allowed part, or
     a side does not end in free space within ``reach_px`` of the start (it runs on into another hand part
@@ -287,6 +293,15 @@ def _walk(part: np.ndarray, valid: np.ndarray, start: np.ndarray, direction: np.
         kept = [p for p in run if valid[p[1], p[0]]]
         if not kept:
             return None
+        if depth is not None:
+            while t <= reach_px:
+                p = pixel(sign * t)
+                if p is None or not valid[p[1], p[0]] or int(part[p[1], p[0]]) in HAND_PARTS \
+                        or abs(float(depth[p[1], p[0]]) - float(depth[kept[-1][1], kept[-1][0]])) > jump_mm:
+                    break
+                if kept[-1] != p:
+                    kept.append(p)
+                t += step
         ends.append(np.array(kept[-1]))
     return ends[0], ends[1]
 
@@ -298,7 +313,7 @@ def _px_per_mm(joints_uvd: np.ndarray, index: int | Sequence[int], focal_px: flo
 
 def synthetic_palm_points(part: np.ndarray, valid: np.ndarray, joints_uvd: np.ndarray, joints_mm: np.ndarray,
                           focal_px: float, facing_cos: float = FACING_COS, beyond_mm: float = PALM_BEYOND_MM,
-                          ) -> tuple[np.ndarray, np.ndarray] | None:
+                          depth: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray] | None:
     """The two palm-width pixels of a synthetic hand, or None where it cannot be measured.
 
     Args:
@@ -307,6 +322,7 @@ def synthetic_palm_points(part: np.ndarray, valid: np.ndarray, joints_uvd: np.nd
         focal_px: the camera's focal length (px).
         facing_cos: least |cos| between the palm normal and the view ray (else None).
         beyond_mm: the silhouette must end within this distance beyond the index and little MCP joints.
+        depth: (H, W) the sensor's depth in mm, to follow the hand's readings past the clean part mask (``_walk``).
 
     The line runs through the index and little MCP joints' pixels; it is walked from their midpoint over
     palm and long-finger pixels to free space on both sides (see ``_walk``).
@@ -319,12 +335,13 @@ def synthetic_palm_points(part: np.ndarray, valid: np.ndarray, joints_uvd: np.nd
         return None
     a, b = joints_uvd[INDEX_MCP, :2], joints_uvd[LITTLE_MCP, :2]
     reach = float(np.hypot(*(b - a))) / 2.0 + beyond_mm * _px_per_mm(joints_uvd, [INDEX_MCP, LITTLE_MCP], focal_px)
-    return _walk(part, valid, (a + b) / 2.0, b - a, PALM_PARTS, reach)
+    return _walk(part, valid, (a + b) / 2.0, b - a, PALM_PARTS, reach, depth=depth)
 
 
 def synthetic_finger_points(part: np.ndarray, valid: np.ndarray, joints_uvd: np.ndarray, joints_mm: np.ndarray,
                             finger: str, focal_px: float, radius_mm: float = 10.0,
-                            visible: float = FINGER_VISIBLE) -> tuple[np.ndarray, np.ndarray] | None:
+                            visible: float = FINGER_VISIBLE, depth: np.ndarray | None = None,
+                            ) -> tuple[np.ndarray, np.ndarray] | None:
     """The two finger-width pixels across a long finger's proximal phalanx (``finger``: index..little).
 
     Measured across the middle of the phalanx, perpendicular to its image, when at least ``visible`` of its
@@ -347,7 +364,7 @@ def synthetic_finger_points(part: np.ndarray, valid: np.ndarray, joints_uvd: np.
     a, b = joints_uvd[j0, :2], joints_uvd[j1, :2]
     along = b - a
     reach = FINGER_REACH * radius_mm * _px_per_mm(joints_uvd, [j0, j1], focal_px)
-    return _walk(part, valid, (a + b) / 2.0, np.array([-along[1], along[0]]), (part_id,), reach)
+    return _walk(part, valid, (a + b) / 2.0, np.array([-along[1], along[0]]), (part_id,), reach, depth=depth)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -459,13 +476,14 @@ def measure_synthetic(camera: str, count: int = 64, seed: int = 0, band_px: int 
                 stats["slopes"].append(slopes)
             if not width_distance[0] <= centres[i, 2] <= width_distance[1]:
                 continue
-            palm = synthetic_palm_points(parts[i], valid, joints_uvd[i], joints_mm[i], focal)
+            palm = synthetic_palm_points(parts[i], valid, joints_uvd[i], joints_mm[i], focal, depth=depth)
             if palm is not None:
                 stats["palm_width_mm"].append(segment_width_mm(depth, palm[0], palm[1], intr, valid))
             for f, name in enumerate(("index", "middle", "ring", "little")):
                 # The phalanx's true radius where it is measured (its middle); a typical one if unknown.
                 radius = float(radii[i, f + 1, 0] + radii[i, f + 1, 1]) / 2.0 if same else 10.0
-                ends = synthetic_finger_points(parts[i], valid, joints_uvd[i], joints_mm[i], name, focal, radius)
+                ends = synthetic_finger_points(parts[i], valid, joints_uvd[i], joints_mm[i], name, focal, radius,
+                                               depth=depth)
                 if ends is None:
                     continue
                 stats["finger_width_mm"].append(segment_width_mm(depth, ends[0], ends[1], intr, valid))
