@@ -244,7 +244,7 @@ def apply_sensor(depth: torch.Tensor, sensor: SensorModel, focal_px: torch.Tenso
     # Grazing surfaces and random holes.
     gy, gx = torch.gradient(depth, dim=(1, 2))
     mm_per_px = (depth / focal_px.view(-1, 1, 1)) * pixel_scale.view(-1, 1, 1)
-    slope = torch.sqrt(gx * gx + gy * gy) / mm_per_px.clamp_min(1e-3)
+    slope = torch.sqrt((gx * gx + gy * gy).clamp_min(1e-20)) / mm_per_px.clamp_min(1e-3)  # no 0: see render
     limit = torch.tan(torch.deg2rad(_uniform(sensor.grazing_deg, batch, generator, device))).view(-1, 1, 1)
     grazing = (slope > limit) & ~edge & (torch.rand(depth.shape, generator=generator, device=device) < 0.7)
     holes = _blobs(batch, height, width, _uniform(sensor.hole_fraction, batch, generator, device), 16, generator,
