@@ -88,8 +88,8 @@ def render(centres: torch.Tensor, radii: torch.Tensor, parts: torch.Tensor, came
     batch, count = radii.shape
     fx, fy, cx, cy = (camera[:, i].to(centres.dtype) for i in range(4))
     pixels = height * width
-    zbuf = torch.full((batch * pixels + 1,), float("inf"), device=device, dtype=centres.dtype)
-    owner = torch.full((batch * pixels + 1,), BACKGROUND_PART, device=device, dtype=torch.int16)
+    zbuf = torch.full((batch * pixels,), float("inf"), device=device, dtype=centres.dtype)
+    owner = torch.full((batch * pixels,), BACKGROUND_PART, device=device, dtype=torch.int16)
 
     z = centres[..., 2]
     u = fx[:, None] * centres[..., 0] / z.clamp_min(1e-3) + cx[:, None]
@@ -101,8 +101,8 @@ def render(centres: torch.Tensor, radii: torch.Tensor, parts: torch.Tensor, came
     sphere_parts = parts.to(device).to(torch.int16).expand(batch, count)
 
     hits: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = []
-    dummy = batch * pixels  # the z-buffer's spare last slot: window pixels that miss land there
     nan = torch.tensor(float("nan"), device=device, dtype=centres.dtype)
+    inf = torch.tensor(float("inf"), device=device, dtype=centres.dtype)
     lower = 0
     for upper in WINDOW_BINS:
         members = (visible & (half > lower) & (half <= upper)) if upper < MAX_WINDOW_PX else (visible & (half > lower))
@@ -121,7 +121,10 @@ def render(centres: torch.Tensor, radii: torch.Tensor, parts: torch.Tensor, came
         minus_cc = r * r - (c * c).sum(-1)
         ray_u, ray_v = rx * rx, ry * ry + 1.0
         near_u, near_v = rx * c[:, 0, None], ry * c[:, 1, None] + c[:, 2, None]
-        rows = (b_index * pixels)[:, None] + pv * width
+        # Window pixels that miss get t = inf, so writing them anywhere is harmless (amin keeps the old value):
+        # off-image ones write to the nearest edge pixel instead of needing a mask.
+        rows = (b_index * pixels)[:, None] + pv.clamp(0, height - 1) * width
+        cols = pu.clamp(0, width - 1)
         # Ray X = t * (rx, ry, 1) meets |X - c| = r where dd t^2 - 2 dc t + cc = 0. Only these (N, w, w)
         # products touch every window pixel; the rest is per row or per column.
         dd = ray_u[:, None, :] + ray_v[:, :, None]
@@ -129,17 +132,17 @@ def render(centres: torch.Tensor, radii: torch.Tensor, parts: torch.Tensor, came
         disc = torch.addcmul(dd * minus_cc[:, None, None], dc, dc)  # < 0 (or NaN off the image): a miss
         # sqrt of a tiny positive number instead of 0 or a negative one: CPU sqrt takes a slow path, 8-15x
         # slower, for every vector that holds a zero or a negative.
-        t = ((dc - torch.sqrt(disc.clamp_min(_TINY))) / dd).flatten()
-        index = torch.where(disc > 0, rows[:, :, None] + pu[:, None, :], dummy).flatten()
+        t = torch.where(disc > 0, (dc - torch.sqrt(disc.clamp_min(_TINY))) / dd, inf).flatten()
+        index = (rows[:, :, None] + cols[:, None, :]).flatten()
         zbuf.scatter_reduce_(0, index, t, reduce="amin")
         if with_parts:
             hits.append((index, t, sphere_parts[b_index, s_index].repeat_interleave((2 * upper + 1) ** 2)))
     for index, t, part_ids in hits:
-        winner = (t == zbuf[index]) & (index < dummy)
+        winner = (t == zbuf[index]) & torch.isfinite(t)
         owner[index[winner]] = part_ids[winner]
 
-    depth = zbuf[:-1].view(batch, height, width)
-    part_map = owner[:-1].view(batch, height, width)
+    depth = zbuf.view(batch, height, width)
+    part_map = owner.view(batch, height, width)
     if ellipsoids is not None and ellipsoids.shape[1] > 0:
         depth, part_map = _add_ellipsoids(depth, part_map, ellipsoids.to(depth.dtype), camera, ellipsoid_parts)
     if planes is not None and planes.shape[1] > 0:
