@@ -59,7 +59,6 @@ from livepose.errors import LivePoseError
 logger = logging.getLogger(__name__)
 
 _FAR = np.float32(1e7)  # stands in for "no reading" where a minimum over neighbours is taken
-_BODY_SEEDS_TRIED = 8  # body detector: grown and size-checked surfaces per frame, at most
 _NEIGHBOURS = ((0, 1), (1, 0), (1, 1), (1, -1))  # half of the 8-neighbourhood (edges are undirected)
 
 
@@ -235,6 +234,7 @@ class BodyDetectorSettings:
             readings connected to it between ``grow_front_mm`` in front of and ``grow_back_mm`` behind
             its median depth, up to ``grow_margin_mm`` beyond its extent on each side, so limbs that
             sensor noise or self-occlusion cut off from the torso stay in the box (700, 350, 600 mm).
+        max_seeds: surfaces grown and size-checked per frame, at most (8).
     """
 
     min_depth_mm: float = 1000.0
@@ -254,6 +254,7 @@ class BodyDetectorSettings:
     grow_front_mm: float = 700.0
     grow_back_mm: float = 350.0
     grow_margin_mm: float = 600.0
+    max_seeds: int = 8
 
     def __post_init__(self) -> None:
         if not 0 < self.min_depth_mm < self.max_depth_mm:
@@ -792,12 +793,14 @@ class BodyBoxDetector:
         # Each seed grows over its depth band (limbs that noise split off rejoin) and the grown region must
         # be person-sized.
         seeds = [label for label in np.argsort(-area) if label != 0 and area[label] >= cfg.min_area_mm2 / 3]
-        at_side = {label: bool(jj[order[starts[label]:starts[label + 1]]].min() == 0
-                               or jj[order[starts[label]:starts[label + 1]]].max() == z.shape[1] - 1)
-                   for label in seeds}
+        last_col = z.shape[1] - 1
+        at_side = {}
+        for label in seeds:
+            cols = jj[order[starts[label]:starts[label + 1]]]
+            at_side[label] = bool(cols.min() == 0 or cols.max() == last_col)
         rejected: list[str] = []
         step = grid.step
-        for label in sorted(seeds, key=lambda seed: at_side[seed])[:_BODY_SEEDS_TRIED]:  # stable: largest first
+        for label in sorted(seeds, key=lambda seed: at_side[seed])[:cfg.max_seeds]:  # stable: largest first
             members = order[starts[label]:starts[label + 1]]
             z_mid = float(np.median(zz[members]))
             rows_i, cols_j = self._grow(z_upright, ii[members], jj[members], z_mid, intrinsics, step)
