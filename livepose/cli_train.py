@@ -63,6 +63,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     parser.add_argument("--rotation", type=float, default=defaults.augment.rotation_deg, metavar="DEG",
                         help="in-plane rotation augmentation, uniform in +-DEG (the paper's 180 by default; "
                              "upright subjects such as ITOP's side view train faster with less)")
+    parser.add_argument("--box-jitter", type=float, default=defaults.box_jitter, metavar="FRACTION",
+                        help="synthetic bodies: move each edge of the person's box by up to this fraction of its "
+                             "size, so the network learns the spread of the live box detector (default "
+                             f"{defaults.box_jitter})")
     parser.set_defaults(func=run)
     return parser
 
@@ -76,7 +80,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
                        device=args.device, amp=not args.no_amp, threads=args.threads, cameras=tuple(args.cameras),
                        imagenet=args.imagenet, init_from=args.init_from, time_limit_s=args.time_limit * 60.0,
                        checkpoint_every=args.checkpoint_every, log_every=args.log_every,
-                       validate_every=args.validate_every,
+                       validate_every=args.validate_every, box_jitter=args.box_jitter,
                        augment=AugmentSettings(rotation_deg=args.rotation))
 
 

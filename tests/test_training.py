@@ -181,6 +181,43 @@ def test_cli_rotation_flag_sets_the_augmentation_and_rejects_bad_angles(tmp_path
     assert "rotation 270.0 degrees: expected 0 to 180" in proc.stderr
 
 
+def test_box_jitter_moves_body_box_edges_by_the_asked_fraction():
+    """--box-jitter scales how far each edge of the synthetic person's box moves from the silhouette box."""
+    crop = dataclasses.replace(BODY_CROP, width=32, height=32)
+    still = SyntheticData("synth-body", crop, batch_size=2, seed=0, cameras=("itop_side",), box_jitter=0.0)
+    loose = SyntheticData("synth-body", crop, batch_size=2, seed=0, cameras=("itop_side",), box_jitter=0.3)
+    a, b = still.validation(24, seed=5), loose.validation(24, seed=5)
+    # The same draws give the same people; a looser box may keep a different subset, so match by joints.
+    gap = (a.joints_mm[:, None] - b.joints_mm[None]).abs().flatten(2).amax(2)  # (24, 24)
+    pairs = (gap < 1e-3).nonzero()
+    assert len(pairs) >= 12
+    box_a, box_b = a.box[pairs[:, 0]], b.box[pairs[:, 1]]
+    span = torch.cat([box_a[:, 2:] - box_a[:, :2]] * 2, dim=1)
+    moved = ((box_b - box_a) / span).abs()
+    assert float(moved.max()) <= 0.3 + 1e-4
+    assert 0.08 < float(moved.mean()) < 0.22  # uniform in +-0.3: mean 0.15 (edges clipped to the image move less)
+
+
+def test_cli_box_jitter_flag_is_stored_and_checked(tmp_path):
+    import argparse
+
+    from livepose.cli_train import add_parser, config_from_args
+
+    parser = argparse.ArgumentParser()
+    add_parser(parser.add_subparsers())
+    args = ["train", "--data", "synth-body", "--out", str(tmp_path)]
+    assert config_from_args(parser.parse_args(args)).box_jitter == 0.04
+    loose = config_from_args(parser.parse_args([*args, "--box-jitter", "0.1"]))
+    assert loose.box_jitter == 0.1 and TrainConfig.from_dict(loose.to_dict()).box_jitter == 0.1
+    assert TrainConfig.from_dict({k: v for k, v in loose.to_dict().items() if k != "box_jitter"}).box_jitter == 0.04
+    with pytest.raises(LivePoseError, match="applies only to --data synth-body"):
+        TrainConfig(data="synth-hand", out=str(tmp_path), box_jitter=0.1)
+    proc = subprocess.run([sys.executable, "-m", "livepose.cli", *args, "--box-jitter", "0.9"],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert "--box-jitter 0.9: expected a fraction of the box size, 0 to 0.5" in proc.stderr
+
+
 def test_cli_train_bad_value_is_one_line(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "livepose.cli", "train", "--data", "nyu", "--out", str(tmp_path)],
                           capture_output=True, text=True, timeout=120)

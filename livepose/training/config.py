@@ -28,6 +28,8 @@ BODY_CROP = CropSettings(method="box", width=288, height=288, xy_thres_mm=None, 
                          subtract_centre=False, depth_scale=0.005, mean=3444.05, std=540.40)
 SYNTH_HAND_CAMERAS = ("d435_640", "sr305", "hands2017")
 SYNTH_BODY_CAMERAS = ("itop_side",)
+# Synthetic body boxes: each edge of the silhouette box moves by up to this fraction of the box size.
+BODY_BOX_JITTER = 0.04
 REAL_DATASETS = ("nyu", "icvl", "hands2017", "itop_side", "itop_top")
 DATA_CHOICES = ("synth-hand", "synth-body", *REAL_DATASETS)
 
@@ -60,6 +62,7 @@ class TrainConfig:
     validate_every: int = 250
     checkpoint_every: int = 100
     time_limit_s: float = 0.0
+    box_jitter: float = BODY_BOX_JITTER
     augment: AugmentSettings = field(default_factory=AugmentSettings)
 
     def __post_init__(self) -> None:
@@ -74,6 +77,10 @@ class TrainConfig:
             raise LivePoseError(f"--input-size {self.input_size}: expected a multiple of 16, at least 32")
         if not self.lr > 0 or self.weight_decay < 0 or not 0 < self.decay_gamma <= 1:
             raise LivePoseError("--lr must be > 0, --weight-decay >= 0 and --decay-gamma in (0, 1]")
+        if not 0.0 <= self.box_jitter <= 0.5:
+            raise LivePoseError(f"--box-jitter {self.box_jitter!r}: expected a fraction of the box size, 0 to 0.5")
+        if self.box_jitter != BODY_BOX_JITTER and self.data != "synth-body":
+            raise LivePoseError(f"--box-jitter {self.box_jitter!r}: applies only to --data synth-body")
         if any(not 0 < s for s in self.decay_steps):
             raise LivePoseError(f"--decay-steps {list(self.decay_steps)}: expected positive step numbers")
 

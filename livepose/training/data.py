@@ -76,10 +76,14 @@ def crop_uvd_to_mm(joints: torch.Tensor, box: torch.Tensor, intrinsics: torch.Te
 
 
 class SyntheticData:
-    """Hand or body crops from :mod:`livepose.synth`, generated per step (batched torch)."""
+    """Hand or body crops from :mod:`livepose.synth`, generated per step (batched torch).
+
+    ``box_jitter`` (bodies only): each edge of the person's silhouette box moves by up to this fraction of
+    the box size (see :func:`livepose.synth.generator.body_crops`). Called from the training thread.
+    """
 
     def __init__(self, kind: str, crop: CropSettings, batch_size: int, seed: int, cameras: Sequence[str],
-                 device: torch.device | str = "cpu") -> None:
+                 device: torch.device | str = "cpu", box_jitter: float = 0.04) -> None:
         if kind not in SYNTHETIC_KINDS:
             raise LivePoseError(f"synthetic data {kind!r}: expected one of {', '.join(SYNTHETIC_KINDS)}")
         expected = "centre" if kind == "synth-hand" else "box"
@@ -92,10 +96,14 @@ class SyntheticData:
         self.seed = int(seed)
         self.cameras = tuple(cameras)
         self.device = torch.device(device)
+        self.box_jitter = float(box_jitter)
 
     def _crops(self, count: int, generator: torch.Generator, cameras: Sequence[str] | None = None) -> CropBatch:
-        make = hand_crops if self.kind == "synth-hand" else body_crops
-        return make(count, self.crop, cameras=tuple(cameras or self.cameras), generator=generator, device=self.device)
+        cameras = tuple(cameras or self.cameras)
+        if self.kind == "synth-hand":
+            return hand_crops(count, self.crop, cameras=cameras, generator=generator, device=self.device)
+        return body_crops(count, self.crop, cameras=cameras, generator=generator, device=self.device,
+                          box_jitter=self.box_jitter)
 
     def _generator(self, seed: int) -> torch.Generator:
         return torch.Generator(device=self.device).manual_seed(seed)

@@ -87,7 +87,8 @@ def build_data(config: TrainConfig, device: torch.device, world: int) -> Trainin
     """The training batches ``config`` asks for."""
     crop = config.crop()
     if config.data.startswith("synth-"):
-        return SyntheticData(config.data, crop, config.batch_size, config.seed, config.synthetic_cameras(), device)
+        return SyntheticData(config.data, crop, config.batch_size, config.seed, config.synthetic_cameras(), device,
+                             box_jitter=config.box_jitter)
     from livepose.datasets import open_dataset
     from livepose.datasets.crops import RealCrops
 
