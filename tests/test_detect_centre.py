@@ -322,26 +322,33 @@ def test_track_follows_the_real_hand_through_the_sr305_sequences(shared_data: Pa
 
 def test_body_box_fits_the_silhouette_on_noisy_synthetic_rooms() -> None:
     """48 whole-body frames with ITOP's camera and sensor noise: the detector's box against the true silhouette
-    box (the person's rendered pixels). Before the box was grown over the person's depth band and walls running
-    off the image ranked last, the mean IoU was 0.51 and 54 % of frames passed 0.5."""
+    box (the person's rendered pixels), and which true joints it holds. History of the mean IoU: 0.51 (54 % of
+    frames above 0.5) before the box grew over the person's depth band and walls running off the image ranked
+    last; 0.72 (67 % above 0.7, feet inside 79 %, hands 74 %) with that low-resolution box; 0.85 (85 %, feet
+    94 %, hands 86 %) since the box is refined at full resolution, reaches down to the floor under standing
+    feet and is padded by what the sensor erodes."""
     frames = body_frames(48, camera="itop_side", generator=torch.Generator().manual_seed(7), whole_body=True)
     fx, fy, cx, cy = frames.intrinsics.tolist()
     camera = Intrinsics(fx=fx, fy=fy, cx=cx, cy=cy, width=320, height=240)
     detector = BodyBoxDetector()
-    ious = []
-    for depth, part in zip(frames.depth_mm.numpy(), frames.part.numpy(), strict=True):
+    ious, inside = [], []
+    for depth, part, uvd in zip(frames.depth_mm.numpy(), frames.part.numpy(), frames.joints_uvd.numpy(), strict=True):
         ys, xs = np.nonzero((part >= 0) & (part < 50))
         truth = np.array([xs.min(), ys.min(), xs.max(), ys.max()], dtype=float)
         found = detector.detect(depth, camera)
         if not found.found:
             ious.append(0.0)
+            inside.append(np.zeros(len(uvd), dtype=bool))
             continue
         box = np.array(found.box)
         inter = np.prod(np.clip(np.minimum(box[2:], truth[2:]) - np.maximum(box[:2], truth[:2]) + 1, 0, None))
         union = np.prod(box[2:] - box[:2] + 1) + np.prod(truth[2:] - truth[:2] + 1) - inter
         ious.append(float(inter / union))
-    ious = np.array(ious)
-    assert ious.mean() > 0.65 and (ious > 0.5).mean() > 0.8, np.round(ious, 2).tolist()
+        inside.append((uvd[:, 0] >= box[0]) & (uvd[:, 0] <= box[2]) & (uvd[:, 1] >= box[1]) & (uvd[:, 1] <= box[3]))
+    ious, inside = np.array(ious), np.array(inside)
+    assert ious.mean() > 0.8 and (ious > 0.7).mean() > 0.75, np.round(ious, 2).tolist()
+    feet, hands = inside[:, 13:15].mean(), inside[:, 6:8].mean()  # ITOP order: 6, 7 hands; 13, 14 feet
+    assert feet > 0.9 and hands > 0.8, (feet, hands)
 
 
 def test_body_detector_finds_side_on_and_noise_split_people_from_the_first_frame() -> None:
@@ -353,7 +360,7 @@ def test_body_detector_finds_side_on_and_noise_split_people_from_the_first_frame
 
     detector = BodyBoxDetector()
     for seed in range(10):
-        with SyntheticSource("body", seed=seed) as source:
+        with SyntheticSource("body", seed=seed, paced=False) as source:  # frames 0-4, however slow
             for _ in range(5):
                 frame = source.read(1.0)
                 found = detector.detect(frame.depth_mm(), frame.intrinsics)

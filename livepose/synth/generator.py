@@ -128,12 +128,13 @@ def body_frames(batch: int, camera: str = "itop_side", generator: torch.Generato
     """Whole frames of a person in a room seen by ``camera`` (``itop_top``: from the ceiling).
 
     With ``whole_body`` (front view only) every frame shows the whole person, as ITOP's frames do (people
-    are drawn until enough fit in the picture, as in :func:`body_crops`)."""
+    are drawn until enough fit in the picture and within the sensor's range, as in :func:`body_crops`)."""
     cam, width, height, unit = camera_tensor(camera, batch, device)
     if whole_body and camera != "itop_top":
         drawn = batch * 6
         sizes = torch.tensor([[width, height]], dtype=torch.float32, device=device).expand(drawn, 2)
-        placed = _place_bodies_in_view(drawn, cam[:1].expand(drawn, 4), sizes, generator, device, 0.0, True)
+        far = torch.full((drawn,), SENSORS[camera].range_mm[1], device=device)
+        placed = _place_bodies_in_view(drawn, cam[:1].expand(drawn, 4), sizes, far, generator, device, 0.0, True)
         good = placed.usable.nonzero().flatten()
         if good.numel() == 0:
             raise LivePoseError(f"body_frames: nobody fits in the {camera} picture")
@@ -228,9 +229,13 @@ class _PlacedBodies:
     usable: torch.Tensor
 
 
-def _place_bodies_in_view(drawn: int, cams: torch.Tensor, sizes: torch.Tensor, generator: torch.Generator | None,
-                          device: torch.device | str, box_jitter: float, whole_body: bool) -> _PlacedBodies:
-    """Draw and place ``drawn`` people and find their silhouette boxes (see :func:`body_crops`)."""
+def _place_bodies_in_view(drawn: int, cams: torch.Tensor, sizes: torch.Tensor, far_mm: torch.Tensor,
+                          generator: torch.Generator | None, device: torch.device | str, box_jitter: float,
+                          whole_body: bool) -> _PlacedBodies:
+    """Draw and place ``drawn`` people and find their silhouette boxes (see :func:`body_crops`).
+
+    ``far_mm`` (drawn,): each draw's sensor range; a person with a joint beyond it is not usable (the camera
+    would show nobody: the Azure Kinect's NFOV mode ends at 3.86 m, people are placed up to 4.5 m away)."""
     bodies = sample_bodies(drawn, generator=generator, device=device)
     placement, floor_offset = place_bodies(drawn, top_view=False, generator=generator, device=device)
     joints = placement.apply(bodies.joints)
@@ -257,7 +262,8 @@ def _place_bodies_in_view(drawn: int, cams: torch.Tensor, sizes: torch.Tensor, g
     uvd = project(joints, cams)
     torso_inside = ((uvd[:, 8, 0] >= 0) & (uvd[:, 8, 0] <= sizes[:, 0] - 1) & (uvd[:, 8, 1] >= 0)
                     & (uvd[:, 8, 1] <= sizes[:, 1] - 1) & (uvd[:, 8, 2] > 0))
-    usable = torso_inside & (box[:, 2] - box[:, 0] >= 16) & (box[:, 3] - box[:, 1] >= 16)
+    usable = torso_inside & (box[:, 2] - box[:, 0] >= 16) & (box[:, 3] - box[:, 1] >= 16) \
+        & (joints[..., 2].amax(1) <= far_mm)
     if whole_body:
         usable &= in_view
     return _PlacedBodies(joints, spheres, planes, box, uvd, usable)
@@ -272,8 +278,9 @@ def body_crops(batch: int, crop: CropSettings, cameras: Sequence[str] = ("itop_s
     :class:`livepose.detect.centre.BodyBoxDetector` finds), each edge moved by up to ``box_jitter`` of the
     box size and clipped to the image like :func:`livepose.detect.crop.clip_box`. ``oversample`` x ``batch``
     people are drawn and placed (cheap) and the first ``batch`` usable ones rendered: the torso in view,
-    a box of at least 16 px and, with ``whole_body`` (the default, like ITOP's frames), the whole person in
-    the picture. Depth is in mm; ``crop.depth_scale`` turns target depths into the network's unit.
+    every joint within the camera's sensor range, a box of at least 16 px and, with ``whole_body`` (the
+    default, like ITOP's frames), the whole person in the picture.
+    Depth is in mm; ``crop.depth_scale`` turns target depths into the network's unit.
     Targets: (B, 15, 3) crop u, v (px) and depth x depth_scale; ``centre_uvd`` is the torso joint in image
     u, v, d (mm).
     """
@@ -284,7 +291,8 @@ def body_crops(batch: int, crop: CropSettings, cameras: Sequence[str] = ("itop_s
     cams = torch.stack([camera_tensor(name, 1, device)[0][0] for name in cameras])[choice]
     sizes = torch.tensor([[load_profile(n).intrinsics.width, load_profile(n).intrinsics.height] for n in cameras],
                          dtype=torch.float32, device=device)[choice]
-    placed = _place_bodies_in_view(drawn, cams, sizes, generator, device, box_jitter, whole_body)
+    far = torch.tensor([SENSORS[name].range_mm[1] for name in cameras], dtype=torch.float32, device=device)[choice]
+    placed = _place_bodies_in_view(drawn, cams, sizes, far, generator, device, box_jitter, whole_body)
     usable, spheres = placed.usable, placed.spheres
     good = usable.nonzero().flatten()
     if good.numel() == 0:
