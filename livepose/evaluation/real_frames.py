@@ -136,7 +136,7 @@ def draw_real_overlays(model: str | Path, data_root: str | Path, out_png: str | 
         ax.set_xticks([])
         ax.set_yticks([])
     fig.suptitle(f"{Path(model).name} on real depth frames (centre from the livepose hand detector)", fontsize=10)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0, 1, 0.94))  # leave the top strip to the figure title
     out = Path(out_png)
     fig.savefig(out, dpi=80)
     plt.close(fig)
