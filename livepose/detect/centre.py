@@ -903,9 +903,9 @@ class BodyBoxDetector:
         each block it crosses) and the floor test eats the feet, so the coarse box clips hands and feet.
         Here every pixel within ``grow_margin_mm`` of the coarse region is kept when it lies in the
         region's depth band and more than ``floor_margin_mm`` above the floor; the connected pixels that
-        overlap the region (one-to-two-pixel gaps bridged) make the box. When the lowest of them are
-        within ``3 * floor_margin_mm`` of the floor (standing feet), the box reaches down to where they
-        meet it, so it matches the person's whole silhouette.
+        overlap the region (gaps of up to 6 pixels bridged: sensor noise breaks a thin arm into dots)
+        make the box. When the lowest of them are within ``3 * floor_margin_mm`` of the floor (standing
+        feet), the box reaches down to where they meet it, so it matches the person's whole silhouette.
 
         Args:
             depth: (H, W) float32 mm, 0 where there is no reading.
