@@ -743,6 +743,20 @@ class HandCentreDetector:
 # ------------------------------------------------------------------------------------------------ bodies
 
 
+def _bridged_component(mask: np.ndarray, seeds: np.ndarray | tuple[np.ndarray, np.ndarray],
+                       bridge: int) -> np.ndarray:
+    """(h, w) bool: the pixels of ``mask`` in the connected parts that hold a seed, where parts with a gap
+    of up to ``bridge`` - 1 pixels between them count as connected (an 8-connected labelling of ``mask``
+    dilated by a ``bridge`` x ``bridge`` square; ``bridge`` odd). ``seeds``: an (h, w) bool mask or
+    (rows, cols) index arrays."""
+    bridged = cv2.dilate(mask.view(np.uint8), np.ones((bridge, bridge), np.uint8))
+    _, labels = cv2.connectedComponents(bridged, connectivity=8, ltype=cv2.CV_32S)
+    keep = np.zeros(int(labels.max()) + 1, dtype=bool)
+    keep[labels[seeds]] = True
+    keep[0] = False
+    return keep[labels] & mask
+
+
 @dataclass(frozen=True)
 class _FloorPlane:
     """The floor fitted by :meth:`BodyBoxDetector._horizontal`: a point on it and its unit normal,
@@ -887,12 +901,7 @@ class BodyBoxDetector:
         band = (window > 0) & (window >= z_mid - cfg.grow_front_mm) & (window <= z_mid + cfg.grow_back_mm)
         band[rows - i0, cols - j0] = True
         # Connected across one-sample gaps (a dropout row at a knee must not cut the leg off).
-        bridged = cv2.dilate(band.view(np.uint8), np.ones((3, 3), np.uint8))
-        _, labels = cv2.connectedComponents(bridged, connectivity=8, ltype=cv2.CV_32S)
-        keep = np.zeros(int(labels.max()) + 1, dtype=bool)
-        keep[labels[rows - i0, cols - j0]] = True
-        keep[0] = False
-        grown_i, grown_j = np.nonzero(keep[labels] & band)
+        grown_i, grown_j = np.nonzero(_bridged_component(band, (rows - i0, cols - j0), bridge=3))
         return grown_i + i0, grown_j + j0
 
     def _refine(self, depth: np.ndarray, intrinsics: Intrinsics, rows: np.ndarray, cols: np.ndarray, step: int,
@@ -938,13 +947,7 @@ class BodyBoxDetector:
         seeds = band & region[:y1 - y0, :x1 - x0]
         if not seeds.any():
             return None
-        bridged = cv2.dilate(band.view(np.uint8), np.ones((7, 7), np.uint8))
-        _, labels = cv2.connectedComponents(bridged, connectivity=8, ltype=cv2.CV_32S)
-        keep = np.zeros(int(labels.max()) + 1, dtype=bool)
-        keep[labels[seeds]] = True
-        keep[0] = False
-        kept = keep[labels] & band
-        ys, xs = np.nonzero(kept)
+        ys, xs = np.nonzero(_bridged_component(band, seeds, bridge=7))
         bottom = int(ys.max())
         if floor is not None:
             lowest = xs[ys == bottom]
