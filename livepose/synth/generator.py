@@ -72,6 +72,10 @@ class CropBatch:
     intrinsics: torch.Tensor
 
 
+# Synthetic body boxes: each edge of the silhouette box moves by up to this fraction of the box size.
+BODY_BOX_JITTER = 0.04
+
+
 def camera_tensor(name: str, batch: int, device: torch.device | str) -> tuple[torch.Tensor, int, int, float]:
     """(B, 4) intrinsics of a named camera, its width, height and the depth unit (mm) frames are written in.
 
@@ -271,7 +275,7 @@ def _place_bodies_in_view(drawn: int, cams: torch.Tensor, sizes: torch.Tensor, f
 
 def body_crops(batch: int, crop: CropSettings, cameras: Sequence[str] = ("itop_side",),
                generator: torch.Generator | None = None, device: torch.device | str = "cpu",
-               box_jitter: float = 0.04, whole_body: bool = True, oversample: int = 6) -> CropBatch:
+               box_jitter: float = BODY_BOX_JITTER, whole_body: bool = True, oversample: int = 6) -> CropBatch:
     """Network inputs for body training, rendered straight into a box crop (method ``"box"``).
 
     The box is the person's silhouette bounding box in the chosen camera (what

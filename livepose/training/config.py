@@ -15,6 +15,7 @@ from pathlib import Path
 from livepose.calibration import CropSettings, load_profile
 from livepose.errors import LivePoseError
 from livepose.runtime.default_model import HAND_CROP
+from livepose.synth.generator import BODY_BOX_JITTER
 from livepose.training.augment import AugmentSettings
 
 # Crops of livepose's own models. Network depth units are chosen so that targets are tens of units, not
@@ -28,8 +29,6 @@ BODY_CROP = CropSettings(method="box", width=288, height=288, xy_thres_mm=None, 
                          subtract_centre=False, depth_scale=0.005, mean=3444.05, std=540.40)
 SYNTH_HAND_CAMERAS = ("d435_640", "sr305", "hands2017")
 SYNTH_BODY_CAMERAS = ("itop_side",)
-# Synthetic body boxes: each edge of the silhouette box moves by up to this fraction of the box size.
-BODY_BOX_JITTER = 0.04
 REAL_DATASETS = ("nyu", "icvl", "hands2017", "itop_side", "itop_top")
 DATA_CHOICES = ("synth-hand", "synth-body", *REAL_DATASETS)
 

@@ -20,7 +20,7 @@ import torch
 
 from livepose.calibration import CropSettings
 from livepose.errors import LivePoseError
-from livepose.synth.generator import CropBatch, body_crops, hand_crops
+from livepose.synth.generator import BODY_BOX_JITTER, CropBatch, body_crops, hand_crops
 
 SYNTHETIC_KINDS = ("synth-hand", "synth-body")
 # Seeds are mixed with the step and the rank so that no two (step, rank) pairs share a stream.
@@ -83,7 +83,7 @@ class SyntheticData:
     """
 
     def __init__(self, kind: str, crop: CropSettings, batch_size: int, seed: int, cameras: Sequence[str],
-                 device: torch.device | str = "cpu", box_jitter: float = 0.04) -> None:
+                 device: torch.device | str = "cpu", box_jitter: float = BODY_BOX_JITTER) -> None:
         if kind not in SYNTHETIC_KINDS:
             raise LivePoseError(f"synthetic data {kind!r}: expected one of {', '.join(SYNTHETIC_KINDS)}")
         expected = "centre" if kind == "synth-hand" else "box"
