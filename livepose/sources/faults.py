@@ -24,6 +24,7 @@ from __future__ import annotations
 import collections
 import dataclasses
 import threading
+import time
 
 import numpy as np
 
@@ -98,6 +99,7 @@ class FaultySource(DepthSource):
         self._bad: collections.deque[str] = collections.deque()
         self.injected: collections.Counter[str] = collections.Counter()
         self.reconnects = 0  # successful reconnect() calls
+        self.reconnect_attempts: list[tuple[float, bool]] = []  # (time.monotonic() s at the call, succeeded)
 
     # -- DepthSource ----------------------------------------------------------------------------------------
     @property
@@ -117,11 +119,14 @@ class FaultySource(DepthSource):
     def reconnect(self) -> None:
         if self.closed:
             return
+        called_s = time.monotonic()
         with self._lock:
             if self._unplugged:
+                self.reconnect_attempts.append((called_s, False))
                 raise LivePoseError(f"{self.inner.description}: not connected (unplugged by fault injection)")
         self.inner.reconnect()
         self.reconnects += 1
+        self.reconnect_attempts.append((called_s, True))
 
     def read(self, timeout_s: float | None = None) -> DepthFrame | None:
         self._require_open()
