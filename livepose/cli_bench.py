@@ -41,6 +41,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     bench.add_argument("--int8", dest="int8", action="store_true", default=None, help="also time ONNX Runtime with "
                        "INT8 convolutions on the CPU and its accuracy cost (default without --quick)")
     bench.add_argument("--no-int8", dest="int8", action="store_false", help="skip the INT8 measurement")
+    bench.add_argument("--training-data", dest="training_data", action="store_true", default=None,
+                       help="also time the synthetic renderer against training steps, crops per second of each "
+                       "(default without --quick)")
+    bench.add_argument("--no-training-data", dest="training_data", action="store_false",
+                       help="skip the renderer-against-training measurement")
     bench.add_argument("--frames", metavar="DIR", help="folder of real depth frames (default: shared/data/frames "
                        "beside the repository, when it exists)")
     bench.add_argument("--synthetic", type=int, metavar="N", help="synthetic frames (default 8, --quick 2)")
@@ -68,7 +73,8 @@ def run(args: argparse.Namespace) -> int:
     options = BenchOptions(quick=args.quick, models=args.models, devices=args.devices, batch=args.batch,
                            engine=args.engine, frames_folder=Path(args.frames) if args.frames else None,
                            synthetic=args.synthetic, real=args.real, seconds=args.seconds,
-                           iterations=args.iterations, threads=args.threads, int8=args.int8)
+                           iterations=args.iterations, threads=args.threads, int8=args.int8,
+                           training_data=args.training_data)
     report = run_bench(options, progress=lambda message: log.info("%s", message))
     text = json.dumps(report, indent=1)
     if args.json == "-":

@@ -41,7 +41,8 @@ def test_bench_quick_writes_the_json_report(tmp_path: Path, light_model: Path) -
     out = tmp_path / "bench.json"
     done = subprocess.run([sys.executable, "-m", "livepose.cli", "bench", "--quick", "--json", str(out), "--models",
                            str(light_model), "--synthetic", "1", "--real", "1", "--batch", "2", "--iterations", "2",
-                           "--no-engine", "--threads", "1"], capture_output=True, text=True, timeout=600, cwd=REPO)
+                           "--no-engine", "--training-data", "--threads", "1"], capture_output=True, text=True,
+                          timeout=600, cwd=REPO)
     assert done.returncode == 0, done.stderr[-3000:]
     report = json.loads(out.read_text())
     assert {"results", "reference", "eager_fp32", "speedup_vs_reference", "parity", "devices"} <= set(report)
@@ -63,6 +64,14 @@ def test_bench_quick_writes_the_json_report(tmp_path: Path, light_model: Path) -
     assert all(p["ok"] and p["max_error_mm"] < 0.5 for p in report["parity"]), report["parity"]
     assert {p["backend"] for p in report["parity"]} >= {"torch", "onnxruntime", "reference"}
     assert "speedup light on cpu" in done.stdout and "parity light onnxruntime" in done.stdout
+    # the synthetic renderer against training steps, both kinds (the speed of each is reported, not judged)
+    assert [(r["kind"], r["device"], r["batch"]) for r in report["training_data"]] == [
+        ("synth-hand", "cpu", 8), ("synth-body", "cpu", 8)]
+    for row in report["training_data"]:
+        assert row["render_crops_per_s"] > 0 and row["train_crops_per_s"] > 0
+        assert row["render_over_train"] == pytest.approx(row["render_crops_per_s"] / row["train_crops_per_s"],
+                                                         abs=0.01)
+    assert "training data synth-body on cpu" in done.stdout
 
 
 def test_bench_bad_input_is_one_line() -> None:

@@ -55,6 +55,10 @@ def format_report(report: dict) -> str:
             lines.append(f"    {rung['fps_in']:>6g} FPS in: {rung['processed']} of {rung['captured']} processed, "
                          f"dropped {rung['dropped']}, source skipped {rung['source_skipped']}, latency p50 "
                          f"{rung['latency_p50_ms']} p99 {rung['latency_p99_ms']} ms")
+    for entry in report.get("training_data") or []:
+        lines.append(f"training data {entry['kind']} on {entry['device']} (batch {entry['batch']}, "
+                     f"{entry['input_size']} px, {entry['backbone']}): renders {entry['render_crops_per_s']:.1f} "
+                     f"crops/s, trains {entry['train_crops_per_s']:.1f} crops/s = {entry['render_over_train']:.2f}x")
     for what, why in report.get("not_measured", {}).items():
         lines.append(f"not measured: {what}: {why}")
     for note in report.get("notes", []):

@@ -17,6 +17,9 @@ For every model and device:
   in camera mm, on synthetic and real frames.
 - ``engine`` (``--engine``, and by default without ``--quick``): the engine's
   sustained input rate and latency (:mod:`livepose.bench.engine_rate`).
+- ``training_data`` (``--training-data``, and by default without ``--quick``):
+  synthetic crops rendered per second against crops trained per second, per
+  kind and device (:mod:`livepose.bench.training_rate`).
 
 TF32 is switched off on CUDA for the run, so FP32 rows are true FP32. Nothing
 here judges speed: a slow machine gives slow figures, not a failure. Main
@@ -75,6 +78,7 @@ class BenchOptions:
     iterations: int | None = None
     threads: int | None = None
     int8: bool | None = None
+    training_data: bool | None = None
 
 
 def default_devices() -> list[str]:
@@ -215,7 +219,7 @@ def run_bench(options: BenchOptions, progress: Callable[[str], None] | None = No
                    "real_folder": inputs.real_folder, "frame_size": list(frames[0].raw.shape[::-1])},
         "models": [m.summary() for m in models],
         "results": [], "reference": [], "eager_fp32": [], "speedup_vs_reference": [], "parity": [],
-        "int8": [], "engine": [], "not_measured": dict(NOT_HERE), "notes": list(inputs.notes)}
+        "int8": [], "engine": [], "training_data": [], "not_measured": dict(NOT_HERE), "notes": list(inputs.notes)}
     if "cuda" not in " ".join(devices):
         report["not_measured"]["cuda"] = ("no CUDA device on this machine" if not torch.cuda.is_available()
                                           else "not asked for (--devices)")
@@ -225,6 +229,8 @@ def run_bench(options: BenchOptions, progress: Callable[[str], None] | None = No
         report["speedup_vs_reference"] = _speedups(report)
         if options.engine if options.engine is not None else not quick:
             report["engine"] = _bench_engine(models[0], devices, options, say)
+    if options.training_data if options.training_data is not None else not quick:
+        report["training_data"] = _bench_training_data(devices, quick, say)
     report["environment"]["load_average_end"] = [round(x, 2) for x in os.getloadavg()]
     return report
 
@@ -354,3 +360,16 @@ def _bench_engine(model: BenchModel, devices: list[str], options: BenchOptions,
                                  progress=say))
         predictor.backend.close()
     return out
+
+
+def _bench_training_data(devices: list[str], quick: bool, say: Callable[[str], None]) -> list[dict]:
+    """Render and train rates of both synthetic kinds on every device (training batch 32; 8 with ``quick``)."""
+    from livepose.bench.training_rate import KINDS, measure_training_rate
+
+    rows = []
+    for device in devices:
+        for kind in KINDS:
+            say(f"training data: {kind} on {device}")
+            repeats = (3 if quick else 10) if device.startswith("cuda") else (2 if quick else 3)
+            rows.append(measure_training_rate(kind, device, 8 if quick else 32, repeats))
+    return rows

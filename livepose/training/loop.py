@@ -140,6 +140,49 @@ def load_imagenet_trunk(model: A2J, backbone: str) -> None:
     logger.info("trunk initialised from ImageNet (%s)", weights_enum)
 
 
+@dataclass(frozen=True)
+class Optimiser:
+    """What one optimisation step needs: the network (DDP-wrapped when ``ddp``), Adam, the AMP scaler, the
+    loss and the anchor grid of the crop (``(A, 2)`` crop pixels, on the training device)."""
+
+    net: torch.nn.Module
+    optimizer: torch.optim.Optimizer
+    scaler: torch.amp.GradScaler
+    criterion: A2JLoss
+    anchors: torch.Tensor
+    use_amp: bool
+    ddp: bool
+
+
+def step_batch(data: TrainingData, config: TrainConfig, step: int, rank: int,
+               device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    """The augmented batch of (``step``, ``rank``): inputs ``(B, 1, H, W)`` normalised crops and targets
+    ``(B, J, 3)`` (crop u, v in pixels and depth in the crop's target units, see ``CropSettings``), on
+    ``device``; the same for the same seed."""
+    inputs, targets = data.batch(step, rank)
+    generator = torch.Generator(device=device).manual_seed(step_seed(config.seed, step, rank, 3))
+    return augment(inputs.to(device), targets.to(device), data.crop, config.augment, generator)
+
+
+def optimise(opt: Optimiser, inputs: torch.Tensor, targets: torch.Tensor, step: int):
+    """One forward, backward and Adam step on a batch from :func:`step_batch`; returns the loss terms
+    (detached). Raises :class:`LivePoseError` on a loss that is not finite (nothing is updated then)."""
+    device_type = inputs.device.type
+    with torch.autocast(device_type=device_type, dtype=torch.float16, enabled=opt.use_amp):
+        heads = _ddp_heads(opt.net, inputs) if opt.ddp else opt.net.forward_heads(inputs)
+    terms = opt.criterion(type(heads)(*(h.float() if h is not None else None for h in heads)), opt.anchors,
+                          targets)
+    detached = terms._replace(**{k: v.detach() for k, v in terms._asdict().items()})
+    opt.optimizer.zero_grad(set_to_none=True)
+    if not bool(torch.isfinite(terms.total)):
+        raise LivePoseError(f"step {step}: the loss is not finite ({float(detached.total)}); the data "
+                            "or the learning rate is broken (state.pt holds the last good step)")
+    opt.scaler.scale(terms.total).backward()
+    opt.scaler.step(opt.optimizer)
+    opt.scaler.update()
+    return detached
+
+
 def lr_factor(step: int, schedule: tuple[int, ...], gamma: float) -> float:
     """The step-decay multiplier at ``step``: ``gamma`` to the number of milestones passed."""
     return gamma ** sum(step >= milestone for milestone in schedule)
@@ -238,6 +281,7 @@ def train(config: TrainConfig) -> TrainResult:
             "validation_error_mm": last_val, "recipe": config.to_dict()})
         log.plot(history)
 
+    optimiser = Optimiser(net, optimizer, scaler, criterion, anchors, use_amp, ddp=place.world > 1)
     model.train()
     restore_sigterm = _sigterm_saves_state()
     bar = tqdm(total=config.steps, initial=start_step, desc=f"train {config.data}", unit="step",
@@ -247,20 +291,8 @@ def train(config: TrainConfig) -> TrainResult:
         while step < config.steps:
             for group in optimizer.param_groups:
                 group["lr"] = config.lr * lr_factor(step, config.schedule, config.decay_gamma)
-            inputs, targets = data.batch(step, place.rank)
-            generator = torch.Generator(device=device).manual_seed(step_seed(config.seed, step, place.rank, 3))
-            inputs, targets = augment(inputs.to(device), targets.to(device), crop, config.augment, generator)
-            with torch.autocast(device_type=device.type, dtype=torch.float16, enabled=use_amp):
-                heads = net.forward_heads(inputs) if place.world == 1 else _ddp_heads(net, inputs)
-            terms = criterion(type(heads)(*(h.float() if h is not None else None for h in heads)), anchors, targets)
-            terms_logged = terms._replace(**{k: v.detach() for k, v in terms._asdict().items()})
-            optimizer.zero_grad(set_to_none=True)
-            if not bool(torch.isfinite(terms.total)):
-                raise LivePoseError(f"step {step}: the loss is not finite ({float(terms_logged.total)}); the data "
-                                    "or the learning rate is broken (state.pt holds the last good step)")
-            scaler.scale(terms.total).backward()
-            scaler.step(optimizer)
-            scaler.update()
+            inputs, targets = step_batch(data, config, step, place.rank, device)
+            terms_logged = optimise(optimiser, inputs, targets, step)
             step += 1
             window_steps += 1
             bar.update(1)
