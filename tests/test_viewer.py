@@ -395,7 +395,7 @@ wait(0.3)
 key("R", QtCore.Qt.ControlModifier)
 key("Space")
 rendered = window.report.rendered
-wait(0.8)
+wait(20, lambda: window.report.paused_skipped >= 2)  # results keep coming while paused (slowly on a busy machine)
 seen["paused_rendered"] = window.report.rendered - rendered
 seen["paused_skipped"] = window.report.paused_skipped
 key("N")
