@@ -387,7 +387,7 @@ key("O")
 seen["overlay_after_o"] = window.depth_view.show_overlay
 key("R", QtCore.Qt.ControlModifier)
 seen["recording"] = window._recorder is not None
-wait(1.0)
+wait(20, lambda: window._recorder is not None and window._recorder.frames_written >= 3)
 key("R", QtCore.Qt.ControlModifier)
 seen["recording_after_stop"] = window._recorder is not None
 key("R", QtCore.Qt.ControlModifier)  # a second session in the same second gets a name of its own
