@@ -21,11 +21,9 @@ from collections.abc import Callable
 import numpy as np
 import torch
 
-from livepose.a2j.anchors import ANCHOR_STRIDE, anchor_grid
-from livepose.a2j.loss import A2JLoss
 from livepose.skeletons import get_layout
 from livepose.training.config import TrainConfig
-from livepose.training.loop import Optimiser, build_data, build_model, optimise, step_batch
+from livepose.training.loop import build_data, build_model, new_optimiser, optimise, step_batch
 
 KINDS = ("synth-hand", "synth-body")
 INPUT_SIZE = 64  # the shipped models' input (see models/*.json)
@@ -53,17 +51,13 @@ def measure_training_rate(kind: str, device: str, batch: int, repeats: int) -> d
     config = TrainConfig(data=kind, out="", input_size=INPUT_SIZE, batch_size=batch, device=place.type)
     data = build_data(config, place, world=1)
     model = build_model(config, get_layout(data.layout).num_joints).to(place).train()
-    use_amp = place.type == "cuda"
-    optimiser = Optimiser(model, torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay),
-                          torch.amp.GradScaler("cuda", enabled=use_amp), A2JLoss(),
-                          anchor_grid(-(-data.crop.height // ANCHOR_STRIDE), -(-data.crop.width // ANCHOR_STRIDE),
-                                      device=place), use_amp, ddp=False)
+    optimiser = new_optimiser(model, config, data.crop, place)
     render_s = _timed(lambda i: step_batch(data, config, i + 1, 0, place), place, repeats)
     ready = [step_batch(data, config, 10_000 + i, 0, place) for i in range(2)]
     train_s = _timed(lambda i: optimise(optimiser, *ready[i % 2], step=i), place, repeats)
     render = batch / float(np.median(render_s))
     train = batch / float(np.median(train_s))
     return {"kind": kind, "device": str(place), "batch": batch, "input_size": INPUT_SIZE,
-            "backbone": config.backbone, "amp": use_amp, "repeats": repeats,
+            "backbone": config.backbone, "amp": optimiser.use_amp, "repeats": repeats,
             "render_crops_per_s": round(render, 2), "train_crops_per_s": round(train, 2),
             "render_over_train": round(render / train, 2)}

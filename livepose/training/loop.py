@@ -16,6 +16,7 @@ Runs on the calling thread; Ctrl-C saves the state before returning.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import os
@@ -31,8 +32,9 @@ import torch.distributed as dist
 from tqdm import tqdm
 
 from livepose.a2j.anchors import ANCHOR_STRIDE, anchor_grid
-from livepose.a2j.loss import A2JLoss
+from livepose.a2j.loss import A2JLoss, A2JLossTerms
 from livepose.a2j.model import A2J, A2JConfig
+from livepose.calibration import CropSettings
 from livepose.errors import LivePoseError
 from livepose.runtime.checkpoint import save_checkpoint
 from livepose.runtime.safe_load import safe_torch_load
@@ -154,6 +156,15 @@ class Optimiser:
     ddp: bool
 
 
+def new_optimiser(model: A2J, config: TrainConfig, crop: CropSettings, device: torch.device) -> Optimiser:
+    """Adam with the config's learning rate and weight decay, the AMP scaler (on when ``config.amp`` and on
+    CUDA), the A2J loss and the anchors of ``crop``, for ``model`` on ``device`` (not DDP-wrapped)."""
+    use_amp = config.amp and device.type == "cuda"
+    anchors = anchor_grid(-(-crop.height // ANCHOR_STRIDE), -(-crop.width // ANCHOR_STRIDE), device=device)
+    return Optimiser(model, torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay),
+                     torch.amp.GradScaler("cuda", enabled=use_amp), A2JLoss(), anchors, use_amp, ddp=False)
+
+
 def step_batch(data: TrainingData, config: TrainConfig, step: int, rank: int,
                device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
     """The augmented batch of (``step``, ``rank``): inputs ``(B, 1, H, W)`` normalised crops and targets
@@ -164,7 +175,7 @@ def step_batch(data: TrainingData, config: TrainConfig, step: int, rank: int,
     return augment(inputs.to(device), targets.to(device), data.crop, config.augment, generator)
 
 
-def optimise(opt: Optimiser, inputs: torch.Tensor, targets: torch.Tensor, step: int):
+def optimise(opt: Optimiser, inputs: torch.Tensor, targets: torch.Tensor, step: int) -> A2JLossTerms:
     """One forward, backward and Adam step on a batch from :func:`step_batch`; returns the loss terms
     (detached). Raises :class:`LivePoseError` on a loss that is not finite (nothing is updated then)."""
     device_type = inputs.device.type
@@ -235,9 +246,8 @@ def train(config: TrainConfig) -> TrainResult:
 
     num_joints = get_layout(data.layout).num_joints
     model = build_model(config, num_joints).to(device)
-    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
-    use_amp = config.amp and device.type == "cuda"
-    scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
+    optimiser = new_optimiser(model, config, crop, device)
+    optimizer, scaler = optimiser.optimizer, optimiser.scaler
     history: list[dict] = []
     start_step, seconds_before = 0, 0.0
 
@@ -259,8 +269,7 @@ def train(config: TrainConfig) -> TrainResult:
     if place.world > 1:
         net = torch.nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda"
                                                         else None)
-    criterion = A2JLoss()
-    anchors = anchor_grid(-(-crop.height // ANCHOR_STRIDE), -(-crop.width // ANCHOR_STRIDE), device=device)
+        optimiser = dataclasses.replace(optimiser, net=net, ddp=True)
     validation = data.validation(64, VALIDATION_SEED) if isinstance(data, SyntheticData) and place.main else None
     log = TrainingLog(out, enabled=place.main)
     started = time.perf_counter()
@@ -281,7 +290,6 @@ def train(config: TrainConfig) -> TrainResult:
             "validation_error_mm": last_val, "recipe": config.to_dict()})
         log.plot(history)
 
-    optimiser = Optimiser(net, optimizer, scaler, criterion, anchors, use_amp, ddp=place.world > 1)
     model.train()
     restore_sigterm = _sigterm_saves_state()
     bar = tqdm(total=config.steps, initial=start_step, desc=f"train {config.data}", unit="step",
