@@ -236,8 +236,9 @@ class BodyDetectorSettings:
             readings connected to it between ``grow_front_mm`` in front of and ``grow_back_mm`` behind
             its median depth, up to ``grow_margin_mm`` beyond its extent on each side, so limbs that
             sensor noise or self-occlusion cut off from the torso stay in the box (700, 350, 600 mm).
-        grow_back_near_wall_mm: when the region grown with ``grow_back_mm`` is too large to be a person (it
-            ran into a wall close behind), it is grown again with this band behind (150 mm).
+        grow_back_near_wall_mm, grow_max_ratio: when the region grown with ``grow_back_mm`` is too large to be
+            a person, or holds more than ``grow_max_ratio`` times the samples of the surface it grew from (it
+            ran into a wall close behind), it is grown again with this band behind (150 mm, 3).
         grow_bridge_mm: vertical gaps in the readings up to this tall (at the surface's depth) do not cut the
             grown region (250 mm: a sensor hole or dropout band across the hips must not leave the legs or the
             torso alone in the box); never fewer than two grid samples.
@@ -269,6 +270,7 @@ class BodyDetectorSettings:
     grow_back_mm: float = 350.0
     grow_margin_mm: float = 600.0
     grow_back_near_wall_mm: float = 150.0
+    grow_max_ratio: float = 3.0
     occluder_mm: float = 300.0
     max_occluded_fraction: float = 0.3
     grow_bridge_mm: float = 250.0
@@ -878,7 +880,7 @@ class BodyBoxDetector:
                 person_sized = (cfg.min_height_mm <= height <= cfg.max_height_mm
                                 and cfg.min_width_mm <= width <= cfg.max_width_mm
                                 and cfg.min_area_mm2 <= grown_area <= cfg.max_area_mm2)
-                if person_sized:
+                if person_sized and rows_i.size <= cfg.grow_max_ratio * members.size:
                     break
             if not person_sized:
                 rejected.append(f"{width / 1000:.1f} x {height / 1000:.1f} m at {z_mid / 1000:.1f} m")
