@@ -958,13 +958,13 @@ class BodyBoxDetector:
         window = z[i0:i1, j0:j1]
         band = (window > 0) & (window >= z_mid - cfg.grow_front_mm) & (window <= z_mid + back_mm)
         band[rows - i0, cols - j0] = True
-        # Connected across one-sample gaps sideways, and vertically across gaps of up to grow_bridge_mm, at least
-        # two samples (a dropout band at the hips or a knee must not cut the body in two; bridging wider sideways
-        # joins people to walls beside them). The dilation's height is odd, gap + 1 samples or one more.
-        sample_mm = step * z_mid / min(intrinsics.fx, intrinsics.fy)
-        gap = max(2, int(np.ceil(cfg.grow_bridge_mm / sample_mm)))
-        bridge = gap + 1 + (gap % 2 == 1)
-        grown_i, grown_j = np.nonzero(_bridged_component(band, (rows - i0, cols - j0), bridge=3, bridge_rows=bridge))
+        # Connected across gaps of up to two samples sideways, and vertically across gaps of up to grow_bridge_mm
+        # (a dropout band at the hips or a knee must not cut the body in two; bridging as wide sideways joins
+        # people to walls beside them). The dilation's height is odd: gap + 1 samples, or one more.
+        sample_mm = step * z_mid / intrinsics.fy
+        gap_rows = max(2, int(np.ceil(cfg.grow_bridge_mm / sample_mm)))
+        grown_i, grown_j = np.nonzero(_bridged_component(band, (rows - i0, cols - j0), bridge=3,
+                                                         bridge_rows=gap_rows + 1 + gap_rows % 2))
         return grown_i + i0, grown_j + j0
 
     def _refine(self, depth: np.ndarray, intrinsics: Intrinsics, rows: np.ndarray, cols: np.ndarray, step: int,
