@@ -238,16 +238,18 @@ def test_centre_detection_not_found_helper() -> None:
 # ------------------------------------------------------------------------------------------ bodies
 
 
-def draw_room(person: bool, rng: np.random.Generator | None = None) -> tuple[np.ndarray, Intrinsics]:
-    """A level camera 1 m above the floor, a back wall at 4.5 m and (optionally) a 1.7 m person at
-    2.45 m standing on the floor, 0.5 m wide."""
+def draw_room(person: bool, rng: np.random.Generator | None = None, person_x_mm: float = 0.0,
+              back_wall_mm: float | None = 4500.0) -> tuple[np.ndarray, Intrinsics]:
+    """A level camera 1 m above the floor, a back wall at ``back_wall_mm`` (None: no reading beyond 6 m of
+    floor) and (optionally) a 1.7 m person at 2.45 m standing on the floor, 0.5 m wide, ``person_x_mm`` to
+    the right of the optical axis."""
     camera = Intrinsics(fx=525.0, fy=525.0, cx=320.0, cy=240.0, width=640, height=480)
     v, u = np.mgrid[0:480, 0:640].astype(np.float64)
     xn, yn = (u - camera.cx) / camera.fx, (v - camera.cy) / camera.fy
     floor = np.where(yn > 0, 1000.0 / np.maximum(yn, 1e-9), np.inf)
-    depth = np.minimum(floor, 4500.0)
+    depth = np.minimum(floor, back_wall_mm) if back_wall_mm is not None else np.where(floor < 6000.0, floor, 0.0)
     if person:
-        x, y = xn * 2450.0, yn * 2450.0
+        x, y = xn * 2450.0 - person_x_mm, yn * 2450.0
         body = ((np.abs(x) <= 250) & (y >= -450) & (y <= 1000)) | (x ** 2 + (y + 575) ** 2 <= 125 ** 2)
         depth = np.where(body, 2450.0 - 40.0 * np.cos(np.clip(x / 250.0, -1, 1) * np.pi / 2), depth)
     if rng is not None:
@@ -287,16 +289,12 @@ def test_body_box_skips_a_strip_of_wall_seen_beside_the_person() -> None:
     person) and a person at 2.45 m standing in front of its right edge. The panel's outline runs along the
     person, who stands in front of it: it is not the person. Before that test the panel, the largest surface,
     was chosen."""
-    camera = Intrinsics(fx=525.0, fy=525.0, cx=320.0, cy=240.0, width=640, height=480)
-    v, u = np.mgrid[0:480, 0:640].astype(np.float64)
+    depth, camera = draw_room(person=True, person_x_mm=300.0, back_wall_mm=None)
+    v, u = np.mgrid[0:480, 0:640]
     xn, yn = (u - camera.cx) / camera.fx, (v - camera.cy) / camera.fy
-    floor = np.where(yn > 0, 1000.0 / np.maximum(yn, 1e-9), np.inf)
-    depth = np.where(floor < 6000.0, floor, 0.0)
+    # Behind the person (2.45 m) and where nothing was in range: the panel.
     panel = (np.abs(xn * 4500) <= 400) & (yn * 4500 >= -1200) & ((depth == 0) | (depth > 4500))
-    depth = np.where(panel, 4500.0, depth)
-    x, y = xn * 2450.0 - 300.0, yn * 2450.0
-    body = ((np.abs(x) <= 250) & (y >= -450) & (y <= 1000)) | (x ** 2 + (y + 575) ** 2 <= 125 ** 2)
-    depth = np.where(body, 2450.0, depth).astype(np.float32)
+    depth[panel] = 4500.0
     result = BodyBoxDetector().detect(depth, camera)
     assert result.found, result.reason
     assert 2350 < result.centre_uvd[2] < 2550, result.centre_uvd

@@ -794,6 +794,21 @@ class _FloorPlane:
         return np.abs(z * slope - np.float32(self.centroid @ self.normal))
 
 
+@dataclass(frozen=True)
+class _GrownRegion:
+    """A surface grown by :meth:`BodyBoxDetector._grow`: its (M,) grid ``rows`` and ``cols``, coarse pixel
+    ``box`` (x_min, y_min, x_max, y_max), its height and width in mm at the surface's depth, whether those
+    and its area are a person's, and the band behind it it was grown with (mm)."""
+
+    rows: np.ndarray
+    cols: np.ndarray
+    box: tuple[float, float, float, float]
+    height_mm: float
+    width_mm: float
+    person_sized: bool
+    back_mm: float
+
+
 class BodyBoxDetector:
     """Finds the foreground person's pixel box in a depth frame.
 
@@ -866,57 +881,71 @@ class BodyBoxDetector:
         for label in sorted(seeds, key=lambda seed: at_side[seed])[:cfg.max_seeds]:  # stable: largest first
             members = order[starts[label]:starts[label + 1]]
             z_mid = float(np.median(zz[members]))
-            # A person standing close to a wall grows into it; then the region is grown again with a band that
-            # reaches less far behind the person.
-            for back_mm in (cfg.grow_back_mm, cfg.grow_back_near_wall_mm):
-                rows_i, cols_j = self._grow(z_upright, ii[members], jj[members], z_mid, intrinsics, step, back_mm)
-                # Sample (i, j) stands for the block of pixels [step * i, step * i + step - 1] (rows), etc.
-                box = (float(cols_j.min() * step), float(rows_i.min() * step),
-                       float(min(cols_j.max() * step + step - 1, depth.shape[1] - 1)),
-                       float(min(rows_i.max() * step + step - 1, depth.shape[0] - 1)))
-                height = (box[3] - box[1] + 1) * z_mid / intrinsics.fy
-                width = (box[2] - box[0] + 1) * z_mid / intrinsics.fx
-                grown_area = float((z_upright[rows_i, cols_j].astype(np.float64) ** 2).sum() * grid.area_scale)
-                person_sized = (cfg.min_height_mm <= height <= cfg.max_height_mm
-                                and cfg.min_width_mm <= width <= cfg.max_width_mm
-                                and cfg.min_area_mm2 <= grown_area <= cfg.max_area_mm2)
-                if person_sized and rows_i.size <= cfg.grow_max_ratio * members.size:
-                    break
-            if not person_sized:
-                rejected.append(f"{width / 1000:.1f} x {height / 1000:.1f} m at {z_mid / 1000:.1f} m")
+            # A person standing close to a wall grows into it (the region is too large, or far larger than the
+            # surface it grew from); then it is grown again with a band that reaches less far behind the person,
+            # and that region is used unless it fails the size test where the first one passed.
+            region = self._grown_region(z_upright, ii[members], jj[members], z_mid, intrinsics, grid, depth.shape,
+                                        cfg.grow_back_mm)
+            if not region.person_sized or region.rows.size > cfg.grow_max_ratio * members.size:
+                near_wall = self._grown_region(z_upright, ii[members], jj[members], z_mid, intrinsics, grid,
+                                               depth.shape, cfg.grow_back_near_wall_mm)
+                if near_wall.person_sized or not region.person_sized:
+                    region = near_wall
+            if not region.person_sized:
+                size = f"{region.width_mm / 1000:.1f} x {region.height_mm / 1000:.1f} m"
+                rejected.append(f"{size} at {z_mid / 1000:.1f} m")
                 continue
-            if self._occluded_fraction(z_upright, rows_i, cols_j, z_mid) > cfg.max_occluded_fraction:
+            if self._occluded_fraction(z_upright, region.rows, region.cols, z_mid) > cfg.max_occluded_fraction:
                 # Something stands in front of it along much of its outline: a strip of wall seen past the
                 # person, not the person. Kept only in case no other surface passes.
                 if hidden is None:
-                    hidden = self._detection(depth, intrinsics, rows_i, cols_j, step, z_mid, floor_plane, back_mm,
-                                             box, height, width)
+                    hidden = self._detection(depth, intrinsics, region, step, z_mid, floor_plane)
                 continue
-            return self._detection(depth, intrinsics, rows_i, cols_j, step, z_mid, floor_plane, back_mm,
-                                   box, height, width)
+            return self._detection(depth, intrinsics, region, step, z_mid, floor_plane)
         if hidden is not None:
             return hidden
         detail = f" (largest surfaces: {', '.join(rejected[:3])})" if rejected else ""
         return BodyDetection(False, None, not_found, reason=f"no person-sized foreground surface{detail}")
 
-    def _detection(self, depth: np.ndarray, intrinsics: Intrinsics, rows_i: np.ndarray, cols_j: np.ndarray, step: int,
-                   z_mid: float, floor_plane: _FloorPlane | None, back_mm: float,
-                   box: tuple[float, float, float, float], height: float, width: float) -> BodyDetection:
-        """The detection of a chosen grown region (grid ``rows_i``, ``cols_j``; coarse ``box`` in pixels and its
-        ``height`` and ``width`` in mm): its full-resolution box where that is person-sized, else the coarse one."""
-        cfg = self._settings
-        pixels = int(rows_i.size) * step * step
-        refined = self._refine(depth, intrinsics, rows_i, cols_j, step, z_mid, floor_plane, back_mm)
+    def _detection(self, depth: np.ndarray, intrinsics: Intrinsics, region: _GrownRegion, step: int, z_mid: float,
+                   floor_plane: _FloorPlane | None) -> BodyDetection:
+        """The detection of a chosen grown region: its full-resolution box where that is person-sized, else the
+        region's coarse box."""
+        box, height, width = region.box, region.height_mm, region.width_mm
+        pixels = int(region.rows.size) * step * step
+        refined = self._refine(depth, intrinsics, region.rows, region.cols, step, z_mid, floor_plane, region.back_mm)
         if refined is not None:
             fine_box, fine_pixels = refined
             fine_height = (fine_box[3] - fine_box[1] + 1) * z_mid / intrinsics.fy
             fine_width = (fine_box[2] - fine_box[0] + 1) * z_mid / intrinsics.fx
-            if (cfg.min_height_mm <= fine_height <= cfg.max_height_mm
-                    and cfg.min_width_mm <= fine_width <= cfg.max_width_mm):
+            if self._person_extent(fine_height, fine_width):
                 box, height, width, pixels = fine_box, fine_height, fine_width, fine_pixels
         centre = np.array([(box[0] + box[2]) / 2.0, (box[1] + box[3]) / 2.0, z_mid])
         logger.debug("body detect: box %s, %.2f x %.2f m at %.2f m", box, width / 1000, height / 1000, z_mid / 1000)
         return BodyDetection(True, box, centre, height_mm=height, width_mm=width, pixels=pixels)
+
+    def _person_extent(self, height_mm: float, width_mm: float) -> bool:
+        """Whether a box ``height_mm`` tall and ``width_mm`` wide (at the person's depth) could hold a person."""
+        cfg = self._settings
+        return cfg.min_height_mm <= height_mm <= cfg.max_height_mm and cfg.min_width_mm <= width_mm <= cfg.max_width_mm
+
+    def _grown_region(self, z: np.ndarray, rows: np.ndarray, cols: np.ndarray, z_mid: float, intrinsics: Intrinsics,
+                      grid: _Grid, frame_shape: tuple[int, ...], back_mm: float) -> _GrownRegion:
+        """A surface (grid ``rows``, ``cols`` of ``z``, median depth ``z_mid`` mm) grown with ``back_mm`` behind
+        (:meth:`_grow`), its coarse pixel box in a frame of ``frame_shape`` (H, W), and whether it is
+        person-sized (height, width and area)."""
+        cfg = self._settings
+        step = grid.step
+        rows_i, cols_j = self._grow(z, rows, cols, z_mid, intrinsics, step, back_mm)
+        # Sample (i, j) stands for the block of pixels [step * i, step * i + step - 1] (rows), etc.
+        box = (float(cols_j.min() * step), float(rows_i.min() * step),
+               float(min(cols_j.max() * step + step - 1, frame_shape[1] - 1)),
+               float(min(rows_i.max() * step + step - 1, frame_shape[0] - 1)))
+        height = (box[3] - box[1] + 1) * z_mid / intrinsics.fy
+        width = (box[2] - box[0] + 1) * z_mid / intrinsics.fx
+        area = float((z[rows_i, cols_j].astype(np.float64) ** 2).sum() * grid.area_scale)
+        person_sized = self._person_extent(height, width) and cfg.min_area_mm2 <= area <= cfg.max_area_mm2
+        return _GrownRegion(rows_i, cols_j, box, height, width, person_sized, back_mm)
 
     def _occluded_fraction(self, z: np.ndarray, rows: np.ndarray, cols: np.ndarray, z_mid: float) -> float:
         """The share of the samples just outside a grown region (grid ``rows``, ``cols``; ``z`` (h, w) mm with
