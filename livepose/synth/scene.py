@@ -39,8 +39,11 @@ class Placement:
         return points @ self.rotation.transpose(1, 2) + self.translation[:, None, :]
 
 
+HAND_DISTANCE_MM = (200.0, 900.0)  # palm-centre depths of the hands livepose trains on and tracks
+
+
 def place_hands(anchor: torch.Tensor, camera: torch.Tensor, width: int, height: int,
-                generator: torch.Generator | None, distance_mm: tuple[float, float] = (200.0, 900.0),
+                generator: torch.Generator | None, distance_mm: tuple[float, float] = HAND_DISTANCE_MM,
                 margin: float = 0.15) -> Placement:
     """Random hand placements.
 
