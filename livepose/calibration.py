@@ -41,8 +41,13 @@ class CropSettings:
         width, height: network input size in pixels.
         xy_thres_mm: half side of the centre crop in millimetres (centre method only).
         depth_thres: depths further than this from the centre (in the frame's depth
-            unit, mm for hands) are set to the centre depth (centre method only).
-        subtract_centre: whether the centre depth is subtracted before normalising.
+            unit, mm for hands) are set to the centre depth (centre method); for a box crop with
+            ``subtract_centre``, the band around the reference depth kept (outside it and where
+            there is no reading, the crop reads ``+depth_thres``: background).
+        subtract_centre: whether the centre depth is subtracted before normalising. Box crops have
+            no given centre: theirs is the reference depth of the crop itself
+            (:func:`livepose.detect.crop.box_reference_depth`), and the network's depths are then
+            relative to it (livepose's synthetic body models; the official ITOP protocol is absolute).
         depth_scale: network depth units per label depth unit (ITOP: 50 per metre).
         mean, std: normalisation, ``input = (depth [- centre] - mean) / std``.
     """
@@ -65,6 +70,9 @@ class CropSettings:
         if self.method == "centre" and (not self.xy_thres_mm or self.xy_thres_mm <= 0 or not self.depth_thres
                                         or self.depth_thres <= 0):
             raise LivePoseError("centre crop: xy_thres_mm and depth_thres must be positive numbers")
+        if self.method == "box" and self.subtract_centre and (not self.depth_thres or self.depth_thres <= 0):
+            raise LivePoseError("box crop with subtract_centre: depth_thres must be a positive number (the band "
+                                "kept around the reference depth)")
         if not self.std or self.std <= 0:
             raise LivePoseError(f"normalisation std = {self.std!r}: expected a positive number")
         numbers = (self.xy_thres_mm, self.depth_thres, self.depth_scale, self.mean, self.std)

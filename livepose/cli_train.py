@@ -67,6 +67,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
                         help="synthetic bodies: move each edge of the person's box by up to this fraction of its "
                              "size, so the network learns the spread of the live box detector (default "
                              f"{defaults.box_jitter})")
+    parser.add_argument("--body-depth", choices=("absolute", "relative"), default=defaults.body_depth,
+                        help="synthetic bodies: the network's depth is absolute (ITOP's protocol, the default) or "
+                             "relative to the crop's reference depth (a low percentile of its middle third), "
+                             "as a hand's is to its centre (measured: most of an absolute model's error is one "
+                             "depth offset per frame)")
     parser.set_defaults(func=run)
     return parser
 
@@ -81,7 +86,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
                        imagenet=args.imagenet, init_from=args.init_from, time_limit_s=args.time_limit * 60.0,
                        checkpoint_every=args.checkpoint_every, log_every=args.log_every,
                        validate_every=args.validate_every, box_jitter=args.box_jitter,
-                       augment=AugmentSettings(rotation_deg=args.rotation))
+                       augment=AugmentSettings(rotation_deg=args.rotation), body_depth=args.body_depth)
 
 
 def run(args: argparse.Namespace) -> int:

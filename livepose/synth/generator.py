@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import torch
 
 from livepose.calibration import CropSettings, load_profile
+from livepose.detect.crop import BOX_REFERENCE_PERCENTILE
 from livepose.errors import LivePoseError
 from livepose.synth.body import sample_bodies
 from livepose.synth.geometry import SphereSet
@@ -74,6 +75,7 @@ class CropBatch:
     centre_uvd: torch.Tensor
     box: torch.Tensor
     intrinsics: torch.Tensor
+    reference_depth_mm: torch.Tensor | None = None  # (B,) mm subtracted from a relative box crop, else None
 
 
 # Synthetic body boxes: each edge of the silhouette box moves by up to this fraction of the box size.
@@ -302,8 +304,9 @@ def body_crops(batch: int, crop: CropSettings, cameras: Sequence[str] = ("itop_s
     every joint within the camera's sensor range, a box of at least 16 px and, with ``whole_body`` (the
     default, like ITOP's frames), the whole person in the picture.
     Depth is in mm; ``crop.depth_scale`` turns target depths into the network's unit.
-    Targets: (B, 15, 3) crop u, v (px) and depth x depth_scale; ``centre_uvd`` is the torso joint in image
-    u, v, d (mm).
+    Targets: (B, 15, 3) crop u, v (px) and depth x depth_scale (depth minus the crop's reference depth with
+    ``crop.subtract_centre``, as :func:`livepose.detect.crop.crop_box` makes it); ``centre_uvd`` is the torso
+    joint in image u, v, d (mm).
     """
     if crop.method != "box":
         raise LivePoseError("body_crops needs a box crop")
@@ -329,9 +332,35 @@ def body_crops(batch: int, crop: CropSettings, cameras: Sequence[str] = ("itop_s
     out = render(centres, radii, spheres.parts, virtual, crop.height, crop.width, planes=planes,
                  plane_parts=PLANE_PARTS, with_parts=False)
     depth = _crop_sensors(out.depth, cameras, choice, cams, box, crop.width, generator)
+    reference = None
+    target_depth = uvd[..., 2]
+    if crop.subtract_centre:
+        reference = box_reference_depths(depth)
+        relative = depth - reference.view(-1, 1, 1)
+        band = float(crop.depth_thres)
+        depth = torch.where((depth <= 0) | (relative.abs() >= band), torch.full_like(depth, band), relative)
+        target_depth = target_depth - reference[:, None]
     inputs = ((depth - crop.mean) / crop.std)[:, None].float()
     targets = torch.stack(((uvd[..., 0] - box[:, None, 0]) * crop.width / (box[:, None, 2] - box[:, None, 0]),
                            (uvd[..., 1] - box[:, None, 1]) * crop.height / (box[:, None, 3] - box[:, None, 1]),
-                           uvd[..., 2] * crop.depth_scale), dim=-1)
+                           target_depth * crop.depth_scale), dim=-1)
     return CropBatch(inputs=inputs, targets=targets, joints_mm=joints, centre_uvd=uvd[:, 8], box=box,
-                     intrinsics=cams)
+                     intrinsics=cams, reference_depth_mm=reference)
+
+
+def box_reference_depths(depth: torch.Tensor) -> torch.Tensor:
+    """(B,) reference depths of (B, H, W) crops in mm: the 10th percentile of the readings (> 0) in each crop's
+    middle third, or of the whole crop where the middle holds none, or 0 where nothing reads.
+
+    The batched twin of :func:`livepose.detect.crop.box_reference_depth`, value for value."""
+    height, width = depth.shape[-2:]
+    middle = depth[:, height // 3:height - height // 3, width // 3:width - width // 3]
+    reference = torch.zeros(depth.shape[0], dtype=depth.dtype, device=depth.device)
+    for values in (depth, middle):  # the middle's value wins where it has one
+        flat = values.flatten(1)
+        valid = flat > 0
+        count = valid.sum(dim=1)
+        ordered = torch.where(valid, flat, torch.full_like(flat, float("inf"))).sort(dim=1).values
+        index = ((count - 1).clamp(min=0) * BOX_REFERENCE_PERCENTILE) // 100
+        reference = torch.where(count > 0, ordered.gather(1, index[:, None])[:, 0], reference)
+    return reference

@@ -12,7 +12,9 @@ Applied to network inputs and targets together (crop coordinates, see
   ``noise_fraction`` x the normalisation std;
 - random erasing with probability ``erase_probability``: one rectangle of
   2-12 % of the crop, aspect 0.3-3.3, set to "no reading" (the centre depth for
-  hand crops, which is what their holes become; 0 for box crops).
+  hand crops, which is what their holes become; 0 for box crops; +depth_thres
+  for relative box crops, whose holes and background read that, and whose
+  depth-scaled pixels stay at most that).
 
 Resampling is nearest-neighbour, like the crop itself, so no depth is invented
 between a finger and the wall behind it; pixels that come from outside the
@@ -77,6 +79,10 @@ def augment(inputs: torch.Tensor, targets: torch.Tensor, crop: CropSettings, set
 
     depth_scale = _uniform(*settings.depth_scale_range, batch, generator, device)
     raw = raw * depth_scale.view(-1, 1, 1, 1)
+    # What "no reading" is in raw units (see the module docstring); 0 leaves hand and absolute box crops as they were.
+    no_reading = float(crop.depth_thres) if crop.method == "box" and crop.subtract_centre else 0.0
+    if no_reading:
+        raw = raw.clamp(max=no_reading)
     if targets.shape[-1] > 2:
         targets[..., 2] = targets[..., 2] * depth_scale.view(-1, 1)
 
@@ -89,7 +95,11 @@ def augment(inputs: torch.Tensor, targets: torch.Tensor, crop: CropSettings, set
                          torch.stack((-sin / (aspect * scale), cos / scale, torch.zeros_like(cos)), dim=1)), dim=1)
     grid = F.affine_grid(theta.to(raw.dtype), [batch, 1, height, width], align_corners=False)
     # Background (outside the crop) is "no reading": raw 0 for hands (the centre depth), 0 for boxes.
-    raw = F.grid_sample(raw, grid, mode="nearest", padding_mode="zeros", align_corners=False)
+    if no_reading:
+        raw = F.grid_sample(raw - no_reading, grid, mode="nearest", padding_mode="zeros", align_corners=False)
+        raw = raw + no_reading
+    else:
+        raw = F.grid_sample(raw, grid, mode="nearest", padding_mode="zeros", align_corners=False)
     u = targets[..., 0] - width / 2.0
     v = targets[..., 1] - height / 2.0
     targets[..., 0] = scale[:, None] * (cos[:, None] * u - sin[:, None] * v) + width / 2.0
@@ -112,6 +122,6 @@ def augment(inputs: torch.Tensor, targets: torch.Tensor, crop: CropSettings, set
     cols = torch.arange(width, device=device, dtype=raw.dtype).view(1, 1, -1)
     inside = ((rows >= top.view(-1, 1, 1)) & (rows < (top + box_h).view(-1, 1, 1))
               & (cols >= left.view(-1, 1, 1)) & (cols < (left + box_w).view(-1, 1, 1)) & erase.view(-1, 1, 1))
-    raw = raw.masked_fill(inside[:, None], 0.0)
+    raw = raw.masked_fill(inside[:, None], no_reading)
 
     return ((raw - crop.mean) / crop.std).to(inputs.dtype), targets

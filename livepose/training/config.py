@@ -25,6 +25,10 @@ from livepose.training.augment import AugmentSettings
 # absolute depth in units of 20 cm (depth_scale 0.005; ITOP's official unit is 2 cm), normalised with ITOP
 # side's statistics (3.444 m, 0.540 m) in mm.
 SYNTH_HAND_CROP = dataclasses.replace(HAND_CROP, depth_scale=0.1)
+# --body-depth relative: depth relative to the crop's reference depth (the 10th percentile of its middle third),
+# kept within +-1.5 m of it (every joint is within 0.9 m of it in 98 % of synthetic crops), same scale; see crop_box.
+BODY_RELATIVE_BAND_MM = 1500.0
+BODY_DEPTHS = ("absolute", "relative")
 BODY_CROP = CropSettings(method="box", width=288, height=288, xy_thres_mm=None, depth_thres=None,
                          subtract_centre=False, depth_scale=0.005, mean=3444.05, std=540.40)
 SYNTH_HAND_CAMERAS = ("d435_640", "sr305", "hands2017")
@@ -63,6 +67,7 @@ class TrainConfig:
     time_limit_s: float = 0.0
     box_jitter: float = BODY_BOX_JITTER
     augment: AugmentSettings = field(default_factory=AugmentSettings)
+    body_depth: str = "absolute"
 
     def __post_init__(self) -> None:
         if self.data not in DATA_CHOICES:
@@ -80,6 +85,11 @@ class TrainConfig:
             raise LivePoseError(f"--box-jitter {self.box_jitter!r}: expected a fraction of the box size, 0 to 0.5")
         if self.box_jitter != BODY_BOX_JITTER and self.data != "synth-body":
             raise LivePoseError(f"--box-jitter {self.box_jitter!r}: applies only to --data synth-body")
+        if self.body_depth not in BODY_DEPTHS:
+            raise LivePoseError(f"--body-depth {self.body_depth!r}: expected one of {', '.join(BODY_DEPTHS)}")
+        if self.body_depth != "absolute" and self.data != "synth-body":
+            raise LivePoseError(f"--body-depth {self.body_depth}: applies only to --data synth-body (real datasets "
+                                "keep their published protocol)")
         if any(not 0 < s for s in self.decay_steps):
             raise LivePoseError(f"--decay-steps {list(self.decay_steps)}: expected positive step numbers")
 
@@ -92,6 +102,8 @@ class TrainConfig:
         """The crop and normalisation the network is trained with, at ``input_size``."""
         if self.data == "synth-hand":
             base = SYNTH_HAND_CROP
+        elif self.data == "synth-body" and self.body_depth == "relative":
+            base = dataclasses.replace(BODY_CROP, subtract_centre=True, depth_thres=BODY_RELATIVE_BAND_MM, mean=0.0)
         elif self.data == "synth-body":
             base = BODY_CROP
         else:

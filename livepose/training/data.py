@@ -53,7 +53,7 @@ class ValidationBatch:
         inputs: (B, 1, H, W) normalised crops; targets: (B, J, 3) crop targets.
         joints_mm: (B, J, 3) true joints, camera frame, mm.
         box: (B, 4) crop box in image pixels; intrinsics: (B, 4) fx, fy, cx, cy;
-        centre_depth_mm: (B,) depth subtracted from the crop (0 for box crops).
+        centre_depth_mm: (B,) depth subtracted from the crop (0 for absolute box crops).
     """
 
     inputs: torch.Tensor
@@ -115,7 +115,10 @@ class SyntheticData:
     def validation(self, count: int, seed: int, cameras: Sequence[str] | None = None) -> ValidationBatch:
         """A fixed batch from another seed (and, if given, other cameras) for monitoring."""
         crops = self._crops(count, self._generator(step_seed(seed, 0, 0, stream=1)), cameras)
-        centre = crops.centre_uvd[:, 2] if self.crop.subtract_centre else torch.zeros(count, device=self.device)
+        if crops.reference_depth_mm is not None:
+            centre = crops.reference_depth_mm
+        else:
+            centre = crops.centre_uvd[:, 2] if self.crop.subtract_centre else torch.zeros(count, device=self.device)
         return ValidationBatch(crops.inputs, crops.targets, crops.joints_mm, crops.box, crops.intrinsics, centre)
 
 
