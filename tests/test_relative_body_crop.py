@@ -37,6 +37,13 @@ def test_relative_crop_settings_and_the_flag_are_checked(tmp_path) -> None:
     assert proc.returncode == 2 and "Traceback" not in proc.stderr and "--body-depth" in proc.stderr
 
 
+def test_relative_box_crops_are_refused_by_the_device_crop() -> None:
+    from livepose.runtime.device_crop import crop_frames
+
+    with pytest.raises(LivePoseError, match="relative box crops"):
+        crop_frames(torch.zeros(1, 48, 64), torch.tensor([[0.0, 0.0, 40.0, 40.0]]), None, RELATIVE)
+
+
 def test_reference_depth_twins_agree_value_for_value() -> None:
     generator = torch.Generator().manual_seed(4)
     crops = torch.rand(40, 33, 47, generator=generator) * 5000

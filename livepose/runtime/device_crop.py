@@ -66,6 +66,9 @@ def crop_frames(frames: torch.Tensor, boxes: torch.Tensor, centre_depth: torch.T
     Returns:
         (B, 1, height, width) float32 network inputs.
     """
+    if settings.method == "box" and settings.subtract_centre:
+        raise LivePoseError("relative box crops (body models trained with --body-depth relative) are cut on the "
+                            "CPU by livepose.detect.crop.crop_box, not on the device")
     batch = frames.shape[0]
     bounds = boxes.to(torch.float32).trunc().to(torch.int64)  # int() of each bound, as the numpy code
     rows = nearest_indices(bounds[:, 1], bounds[:, 3], settings.height)  # (B, h)

@@ -94,7 +94,8 @@ def augment(inputs: torch.Tensor, targets: torch.Tensor, crop: CropSettings, set
     theta = torch.stack((torch.stack((cos / scale, sin * aspect / scale, torch.zeros_like(cos)), dim=1),
                          torch.stack((-sin / (aspect * scale), cos / scale, torch.zeros_like(cos)), dim=1)), dim=1)
     grid = F.affine_grid(theta.to(raw.dtype), [batch, 1, height, width], align_corners=False)
-    # Background (outside the crop) is "no reading": raw 0 for hands (the centre depth), 0 for boxes.
+    # Background (outside the crop) is "no reading": raw 0 for hands (the centre depth), 0 for boxes, +band for
+    # relative boxes (shifted so that the zero padding gives it).
     if no_reading:
         raw = F.grid_sample(raw - no_reading, grid, mode="nearest", padding_mode="zeros", align_corners=False)
         raw = raw + no_reading
