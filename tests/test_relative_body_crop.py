@@ -25,6 +25,12 @@ from livepose.training.loop import train
 RELATIVE = TrainConfig(data="synth-body", out=".", input_size=32, body_depth="relative").crop()
 
 
+def _joints_box(uvd: np.ndarray, margin_px: float) -> tuple[float, float, float, float]:
+    """(x_min, y_min, x_max, y_max): the joints' (J, 3) u, v box grown by ``margin_px`` on every side."""
+    return (float(uvd[:, 0].min()) - margin_px, float(uvd[:, 1].min()) - margin_px,
+            float(uvd[:, 0].max()) + margin_px, float(uvd[:, 1].max()) + margin_px)
+
+
 def test_relative_crop_settings_and_the_flag_are_checked(tmp_path) -> None:
     assert RELATIVE.subtract_centre and RELATIVE.depth_thres == BODY_RELATIVE_BAND_MM and RELATIVE.mean == 0.0
     assert not TrainConfig(data="synth-body", out=".").crop().subtract_centre  # ITOP's absolute protocol
@@ -71,7 +77,7 @@ def test_relative_box_crop_reads_background_as_the_band_and_maps_joints_back() -
                          whole_body=True)
     depth = frames.depth_mm[0].numpy()
     uvd = frames.joints_uvd[0].numpy().astype(np.float64)
-    box = (uvd[:, 0].min() - 20, uvd[:, 1].min() - 20, uvd[:, 0].max() + 20, uvd[:, 1].max() + 20)
+    box = _joints_box(uvd, 20)
     settings = dataclasses.replace(RELATIVE, width=64, height=64)
     inputs, crop = crop_box(depth, box, settings)
     absolute, plain = crop_box(depth, box, dataclasses.replace(BODY_CROP, width=64, height=64))
@@ -142,8 +148,7 @@ def test_a_relative_body_model_trains_and_predicts_through_crop_box(tmp_path) ->
     assert checkpoint.crop.subtract_centre and checkpoint.crop.method == "box"
     frames = body_frames(1, camera="itop_side", generator=torch.Generator().manual_seed(6), whole_body=True)
     uvd = frames.joints_uvd[0].numpy()
-    box = (float(uvd[:, 0].min()) - 10, float(uvd[:, 1].min()) - 10, float(uvd[:, 0].max()) + 10,
-           float(uvd[:, 1].max()) + 10)
+    box = _joints_box(uvd, 10)
     predictor = Predictor.from_checkpoint(str(result.model_path), device="cpu")
     prediction = predictor.predict_box(frames.depth_mm[0].numpy(), load_profile("itop_side").intrinsics, box)
     assert prediction.joints_mm.shape == (15, 3) and np.isfinite(prediction.joints_mm).all()
