@@ -50,6 +50,10 @@ class CropSettings:
             relative to it (livepose's synthetic body models; the official ITOP protocol is absolute).
         depth_scale: network depth units per label depth unit (ITOP: 50 per metre).
         mean, std: normalisation, ``input = (depth [- centre] - mean) / std``.
+        flip_test: at inference, also run the crop's mirror image (columns reversed) and average the two
+            predictions, the mirrored one mapped back and its left/right joints swapped
+            (:mod:`livepose.runtime.flip_test`): twice the network work for a steadier answer. Not part of
+            the official protocols (False); a shipped model's card says whether it is on.
     """
 
     method: str
@@ -61,6 +65,7 @@ class CropSettings:
     depth_scale: float
     mean: float
     std: float
+    flip_test: bool = False
 
     def __post_init__(self) -> None:
         if self.method not in ("centre", "box"):
@@ -91,13 +96,22 @@ class CropSettings:
                        xy_thres_mm=None if values.get("xy_thres_mm") is None else float(values["xy_thres_mm"]),
                        depth_thres=None if values.get("depth_thres") is None else float(values["depth_thres"]),
                        subtract_centre=bool(values["subtract_centre"]), depth_scale=float(values["depth_scale"]),
-                       mean=float(values["mean"]), std=float(values["std"]))
+                       mean=float(values["mean"]), std=float(values["std"]),
+                       flip_test=_flag(values.get("flip_test", False), "flip_test"))
         except KeyError as exc:
             raise LivePoseError(f"{source}: missing crop setting {exc.args[0]!r}") from None
         except (TypeError, ValueError, AttributeError, OverflowError) as exc:
-            raise LivePoseError(f"{source}: crop settings must be numbers ({exc})") from None
+            raise LivePoseError(f"{source}: crop settings must be numbers, and flip_test true or false "
+                                f"({exc})") from None
         except LivePoseError as exc:
             raise LivePoseError(f"{source}: {exc}") from None
+
+
+def _flag(value: object, name: str) -> bool:
+    """A JSON true/false setting; anything else (a string, a number) is refused rather than guessed."""
+    if not isinstance(value, bool):
+        raise TypeError(f"{name} = {value!r}: expected true or false")
+    return value
 
 
 @dataclass(frozen=True)

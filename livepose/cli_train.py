@@ -119,6 +119,9 @@ def add_package_parser(subparsers: argparse._SubParsersAction) -> argparse.Argum
     parser.add_argument("--real-data", metavar="DIR", help="folder with the real reference frames (hand models: "
                         "the NYU frame's error goes into the card)")
     parser.add_argument("--overlay", metavar="PNG", help="with --real-data: draw the model on the real frames")
+    parser.add_argument("--flip-test", choices=("model", "on", "off"), default="model",
+                        help="ship the model with the flip test on (each crop averaged with its mirror image; "
+                             "twice the network work) or off; default: as the run's checkpoint has it (off)")
     parser.set_defaults(func=run_package)
     return parser
 
@@ -128,10 +131,13 @@ def run_package(args: argparse.Namespace) -> int:
     from livepose.training.package import package_model
 
     card = package_model(args.model, args.out, args.split, args.name, args.command, args.notes,
-                         real_data=args.real_data, overlay=args.overlay)
+                         real_data=args.real_data, overlay=args.overlay,
+                         flip_test={"model": None, "on": True, "off": False}[args.flip_test])
     for entry in card["held_out"]:
         split = entry["split"]
         figure = f", mAP@10cm {entry['map_10cm']:.2f} %" if "map_10cm" in entry else ""
+        if "without_flip_test" in entry:
+            figure += f" (without the flip test {entry['without_flip_test']['mean_error_mm']:.2f} mm)"
         sys.stdout.write(f"{split['camera']} seed {split['seed']} ({split['frames']} frames): mean error "
                          f"{entry['mean_error_mm']:.2f} mm{figure}\n")
     if "real_frames" in card:

@@ -26,6 +26,8 @@ from livepose.evaluation.evaluate import evaluate_arrays
 from livepose.evaluation.protocols import Protocol
 from livepose.evaluation.result import EvaluationResult
 from livepose.runtime.checkpoint import load_checkpoint
+from livepose.runtime.flip_test import flip_permutation, infer_crops
+from livepose.runtime.torch_backend import TorchBackend
 from livepose.skeletons import get_layout
 from livepose.synth.dataset import SplitFolder
 
@@ -65,15 +67,21 @@ def _joints_box(joints_uvd: np.ndarray, intrinsics: Intrinsics) -> tuple[float, 
 
 @torch.inference_mode()
 def predict_split(model_path: str | Path, split_dir: str | Path, batch_size: int = 32,
-                  progress: bool = True) -> SplitPredictions:
-    """Run the checkpoint at ``model_path`` over every frame of the split at ``split_dir``."""
+                  progress: bool = True, flip_test: bool | None = None) -> SplitPredictions:
+    """Run the checkpoint at ``model_path`` over every frame of the split at ``split_dir``.
+
+    ``flip_test`` overrides the checkpoint's crop setting (None: as the model ships,
+    :mod:`livepose.runtime.flip_test`)."""
     checkpoint = load_checkpoint(model_path)
     split = SplitFolder(split_dir)
     if split.layout != checkpoint.layout:
         raise LivePoseError(f"{split_dir}: a {split.layout} split, but {model_path} predicts {checkpoint.layout}")
     intrinsics = split_intrinsics(split)
-    model = checkpoint.build_model("cpu")
+    backend = TorchBackend(checkpoint.build_model("cpu"))
     crop_settings = checkpoint.crop
+    flip = crop_settings.flip_test if flip_test is None else flip_test
+    layout = get_layout(checkpoint.layout)
+    perm = flip_permutation(layout.flip_pairs, layout.num_joints)
     detector = BodyBoxDetector() if crop_settings.method == "box" else None
     predicted, labels, misses = [], [], 0
     order = range(len(split))
@@ -93,17 +101,18 @@ def predict_split(model_path: str | Path, split_dir: str | Path, batch_size: int
                 inputs.append(x)
                 crops.append(crop)
                 labels.append(frame["joints_mm"])
-            out = model(torch.from_numpy(np.stack(inputs))[:, None]).joints.numpy()
+            out = infer_crops(backend, np.stack(inputs)[:, None], flip, perm).joints
             for joints, crop in zip(out, crops, strict=True):
                 predicted.append(intrinsics.uvd_to_xyz(crop_to_image(joints, crop)))
             bar.update(len(inputs))
     return SplitPredictions(np.stack(predicted), np.stack(labels), split.layout, intrinsics, misses)
 
 
-def evaluate_model_on_split(model_path: str | Path, split_dir: str | Path, progress: bool = True
-                            ) -> tuple[EvaluationResult, SplitPredictions]:
-    """Score a checkpoint on a split (mean, per-joint error, success curve; mAP at 10 cm for bodies)."""
-    run = predict_split(model_path, split_dir, progress=progress)
+def evaluate_model_on_split(model_path: str | Path, split_dir: str | Path, progress: bool = True,
+                            flip_test: bool | None = None) -> tuple[EvaluationResult, SplitPredictions]:
+    """Score a checkpoint on a split (mean, per-joint error, success curve; mAP at 10 cm for bodies);
+    ``flip_test`` as for :func:`predict_split`."""
+    run = predict_split(model_path, split_dir, progress=progress, flip_test=flip_test)
     protocol = Protocol(dataset=f"synthetic {run.layout}", layout=get_layout(run.layout), intrinsics=run.camera,
                         world_metres=False)
     return evaluate_arrays(protocol, run.predicted_mm, run.labels_mm), run

@@ -44,8 +44,10 @@ from livepose.runtime.backend import Backend
 from livepose.runtime.checkpoint import Checkpoint, load_checkpoint
 from livepose.runtime.decode import CONFIDENCE_SPREAD_PX, joint_confidence_np
 from livepose.runtime.device_crop import check_boxes
+from livepose.runtime.flip_test import flip_permutation, infer_crops
 from livepose.runtime.select import resolve_backend
 from livepose.runtime.torch_backend import TorchBackend
+from livepose.skeletons import get_layout
 
 __all__ = ["CONFIDENCE_SPREAD_PX", "Prediction", "Predictor"]
 
@@ -119,6 +121,9 @@ class Predictor:
         if crop.method == "box" and backend.crops_on_device:
             raise LivePoseError(f"{name}: box (body) crops run on the torch and onnxruntime backends, "
                                 f"not on {backend.label}")
+        if crop.flip_test and backend.crops_on_device:
+            raise LivePoseError(f"{name}: the flip test (crop setting flip_test) runs on the torch and onnxruntime "
+                                f"backends, not on {backend.label}")
         self.backend = backend
         self.model = model
         self.layout = layout
@@ -127,6 +132,7 @@ class Predictor:
         self.name = name
         rows, cols = -(-crop.height // ANCHOR_STRIDE), -(-crop.width // ANCHOR_STRIDE)
         self._anchors = anchor_grid(rows, cols).numpy()  # (A, 2) row, column; for the host confidence
+        self._flip_perm = flip_permutation(get_layout(layout).flip_pairs, get_layout(layout).num_joints)
         self._lock = threading.Lock()  # held during a prediction; taken for good at interpreter exit
         _LIVE.add(self)
 
@@ -163,10 +169,12 @@ class Predictor:
             else:
                 return cls(None, checkpoint.layout, checkpoint.crop, name=name, backend=runtime)
             choice = resolve_backend(None, device, "torch", "fp32")
-        if choice.backend == "cuda-graph" and checkpoint.crop.method == "box":
+        if choice.backend == "cuda-graph" and (checkpoint.crop.method == "box" or checkpoint.crop.flip_test):
             if backend != "auto":
-                raise LivePoseError(f"{name}: the cuda-graph backend crops hands on the GPU; this body model "
-                                    "(box crops) runs with --backend torch")
+                what = "this body model (box crops)" if checkpoint.crop.method == "box" else \
+                    "this model (its crop's flip_test is on)"
+                raise LivePoseError(f"{name}: the cuda-graph backend crops hands on the GPU without a flip test; "
+                                    f"{what} runs with --backend torch")
             choice = resolve_backend(None, device, "torch", precision)
         if choice.backend == "cuda-graph":
             from livepose.runtime.device_pipeline import DevicePipeline
@@ -271,7 +279,7 @@ class Predictor:
         ``t0`` is when cropping began (for the ``crop`` timing)."""
         inputs = np.stack([normalised for normalised, _ in cropped])[:, None]
         t1 = time.perf_counter()
-        out = self.backend.infer(inputs)
+        out = infer_crops(self.backend, inputs, self.crop_settings.flip_test, self._flip_perm)
         t2 = time.perf_counter()
         confidence = joint_confidence_np(out.anchor_weights, out.joints[..., :2], self._anchors)
         results = []

@@ -7,7 +7,9 @@ and writes
   holding the card;
 - ``OUT.json``: the model card: architecture, file size, training data, seed, steps, time and hardware,
   the command that reproduces it, and the held-out figures (mean and per-joint error, success curve,
-  and mAP at 10 cm for bodies).
+  and mAP at 10 cm for bodies). With ``flip_test`` the shipped crop runs the flip test
+  (:mod:`livepose.runtime.flip_test`); the card's figures are then measured with it, and each split's
+  ``without_flip_test`` entry gives the same model's figures without it.
 
 Called from the main thread.
 """
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import json
 import logging
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -47,9 +50,11 @@ def result_summary(result: EvaluationResult, split_dir: str | Path) -> dict[str,
 
 def package_model(model_path: str | Path, out: str | Path, splits: list[str | Path], name: str,
                   command: str = "", notes: str = "", extra: dict[str, Any] | None = None,
-                  real_data: str | Path | None = None, overlay: str | Path | None = None) -> dict[str, Any]:
+                  real_data: str | Path | None = None, overlay: str | Path | None = None,
+                  flip_test: bool | None = None) -> dict[str, Any]:
     """Write ``out`` (.pt, half precision) and ``out`` with ``.json`` (the card); return the card.
 
+    ``flip_test`` turns the shipped crop's flip test on or off (None: as in ``model_path``).
     With ``real_data`` (the ``../shared/data`` folder), hand models are also measured on the real NYU
     frame and, with ``overlay``, drawn on the real frames into that PNG."""
     out = Path(out)
@@ -58,12 +63,18 @@ def package_model(model_path: str | Path, out: str | Path, splits: list[str | Pa
     if not splits:
         raise LivePoseError("package-model needs at least one --split to report held-out figures")
     checkpoint = load_checkpoint(model_path)
+    crop = checkpoint.crop if flip_test is None else replace(checkpoint.crop, flip_test=flip_test)
     evaluations = []
     for split_dir in splits:
-        result, run = evaluate_model_on_split(model_path, split_dir)
+        result, run = evaluate_model_on_split(model_path, split_dir, flip_test=crop.flip_test)
         summary = result_summary(result, split_dir)
         if run.detector_misses:
             summary["body_detector_misses"] = run.detector_misses
+        if crop.flip_test:
+            plain, _ = evaluate_model_on_split(model_path, split_dir, flip_test=False)
+            summary["without_flip_test"] = {"mean_error_mm": round(plain.mean_error_mm, 3)}
+            if plain.map_10cm is not None:
+                summary["without_flip_test"]["map_10cm"] = round(plain.map_10cm, 3)
         evaluations.append(summary)
         logger.info("%s on %s: mean error %.2f mm", name, split_dir, result.mean_error_mm)
     model = checkpoint.build_model("cpu")
@@ -73,7 +84,7 @@ def package_model(model_path: str | Path, out: str | Path, splits: list[str | Pa
         "layout": checkpoint.layout,
         "architecture": {**checkpoint.config.to_dict(), "input": f"{checkpoint.crop.width}x{checkpoint.crop.height}",
                          "parameters": parameters, "stored": "float16 weights, loaded as float32"},
-        "crop": checkpoint.crop.to_dict(),
+        "crop": crop.to_dict(),
         "training": {k: v for k, v in checkpoint.training.items() if k != "recipe"},
         "recipe": checkpoint.training.get("recipe", {}),
         "reproduce": command,
@@ -81,7 +92,7 @@ def package_model(model_path: str | Path, out: str | Path, splits: list[str | Pa
         "notes": notes,
         **(extra or {}),
     }
-    save_checkpoint(out, model, layout=checkpoint.layout, crop=checkpoint.crop, training={"card": card}, half=True)
+    save_checkpoint(out, model, layout=checkpoint.layout, crop=crop, training={"card": card}, half=True)
     card["file_mb"] = round(out.stat().st_size / 2 ** 20, 2)
     if real_data is not None and checkpoint.layout == "hand21":
         from livepose.evaluation.real_frames import draw_real_overlays, nyu_frame_error
