@@ -115,7 +115,7 @@ def test_predictor_averages_the_crop_and_its_mirror_on_torch_and_onnxruntime(fli
     exported = export_checkpoint(checkpoint, "onnx", tmp_path / "body.onnx")  # the setting travels in the file
     for model_file, backend in ((flip_body_model, "torch"), (flip_body_model, "onnxruntime"), (exported, "auto")):
         predictor = Predictor.from_checkpoint(model_file, backend=backend)
-        assert predictor.crop_settings.flip_test is True
+        assert predictor.crop_settings.flip_test is True and predictor.label.endswith("FP32, flip test")
         got = predictor.predict_box(depth, camera, box)
         assert np.allclose(got.joints_uvd, expected, atol=0.05), (model_file, backend)
 

@@ -96,6 +96,9 @@ class Predictor:
     """Runs an A2J model on crops of depth frames (millimetre depth): hand models on centre crops
     (:meth:`predict`, :meth:`predict_many`), body models on pixel boxes (:meth:`predict_box`).
 
+    A model whose crop has ``flip_test`` runs each crop and its mirror image in one batch and averages the
+    joints (:mod:`livepose.runtime.flip_test`); the confidence and anchor weights are the unmirrored crop's.
+
     Args:
         model: the network for the default eager ``torch`` backend, or None when ``backend`` is given.
         layout: joint layout name.
@@ -210,8 +213,9 @@ class Predictor:
 
     @property
     def label(self) -> str:
-        """``"CPU onnxruntime FP32"``, ``"CUDA cuda-graph FP16"``... (for logs and the viewer HUD)."""
-        return self.backend.label
+        """``"CPU onnxruntime FP32"``, ``"CUDA cuda-graph FP16"``... (for logs and the viewer HUD), with
+        ``", flip test"`` after it when the model runs the flip test."""
+        return self.backend.label + (", flip test" if self.crop_settings.flip_test else "")
 
     # -- predicting (the inference thread) --------------------------------------------------------------------
     def predict(self, depth_mm: np.ndarray, intrinsics: Intrinsics, centre_uvd: np.ndarray) -> Prediction:
