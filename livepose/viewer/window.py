@@ -252,8 +252,9 @@ class ViewerWindow(QtWidgets.QMainWindow):
         params = options.smoothing if isinstance(options.smoothing, OneEuroParams) else None
         self._smoother = PoseSmoother(params) if options.smoothing else None
         self._joints_text = "joints One Euro smoothed" if self._smoother is not None else "raw joints"
-        self._hud = HudState(source=source, model=options.model,
-                             device=f"{options.device}   {self._joints_text}".strip())
+        # The joints text shares the model's line: the device's ("CPU onnxruntime FP32, flip test") is long.
+        self._hud = HudState(source=source, model=f"{options.model}   {self._joints_text}".strip(),
+                             device=options.device)
         self._meters = {name: RateMeter() for name in ("capture", "inference", "render")}
         self._last_hud = 0.0
         self._paused = False
@@ -454,8 +455,8 @@ class ViewerWindow(QtWidgets.QMainWindow):
         self._model_index = (self._model_index + 1) % len(models)
         model = models[self._model_index]
         self.engine.use_model(model.predictor)
-        self._hud.model, self._hud.status = model.text, ""
-        self._hud.device = f"{model.device}   {self._joints_text}".strip()
+        self._hud.model, self._hud.status = f"{model.text}   {self._joints_text}", ""
+        self._hud.device = model.device
         self._refresh_hud(force=True)
 
     def _model_for(self, layout: str) -> ModelView | None:
