@@ -11,6 +11,7 @@ from livepose.errors import LivePoseError
 from livepose.evaluation.evaluate import evaluate_files
 from livepose.evaluation.protocols import COORDS, DATASETS
 from livepose.evaluation.report import format_report, write_json
+from livepose.runtime.flip_test import FLIP_TEST_CHOICES, flip_test_choice
 
 logger = logging.getLogger(__name__)
 
@@ -34,7 +35,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     parser.add_argument("--model", metavar="CHECKPOINT",
                         help="instead of files: run this livepose checkpoint over --split and score it")
     parser.add_argument("--split", metavar="DIR", help="a synthetic split written by 'livepose synth' (with --model)")
-    parser.add_argument("--flip-test", choices=("model", "on", "off"), default="model",
+    parser.add_argument("--flip-test", choices=tuple(FLIP_TEST_CHOICES), default="model",
                         help="with --model: average each crop with its mirror image (on), or not (off); default: "
                              "as the model ships (its crop's flip_test)")
     parser.add_argument("--coords", choices=COORDS, default="uvd",
@@ -62,8 +63,8 @@ def run(args: argparse.Namespace) -> int:
             raise LivePoseError("--model and --split go together: a checkpoint and the split folder to run it on")
         from livepose.evaluation.model_eval import evaluate_model_on_split
 
-        flip = {"model": None, "on": True, "off": False}[getattr(args, "flip_test", None) or "model"]
-        result, run_info = evaluate_model_on_split(args.model, args.split, flip_test=flip)
+        result, run_info = evaluate_model_on_split(args.model, args.split,
+                                                   flip_test=flip_test_choice(getattr(args, "flip_test", None)))
         if run_info.detector_misses:
             logger.warning("the body detector found nobody in %d of %d frames (those used the true joints' box)",
                            run_info.detector_misses, len(run_info.labels_mm))

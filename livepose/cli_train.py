@@ -7,6 +7,7 @@ import logging
 import os
 import sys
 
+from livepose.runtime.flip_test import FLIP_TEST_CHOICES, flip_test_choice
 from livepose.training.augment import AugmentSettings
 from livepose.training.config import DATA_CHOICES, TrainConfig
 
@@ -119,7 +120,7 @@ def add_package_parser(subparsers: argparse._SubParsersAction) -> argparse.Argum
     parser.add_argument("--real-data", metavar="DIR", help="folder with the real reference frames (hand models: "
                         "the NYU frame's error goes into the card)")
     parser.add_argument("--overlay", metavar="PNG", help="with --real-data: draw the model on the real frames")
-    parser.add_argument("--flip-test", choices=("model", "on", "off"), default="model",
+    parser.add_argument("--flip-test", choices=tuple(FLIP_TEST_CHOICES), default="model",
                         help="ship the model with the flip test on (each crop averaged with its mirror image; "
                              "twice the network work) or off; default: as the run's checkpoint has it (off)")
     parser.set_defaults(func=run_package)
@@ -132,7 +133,7 @@ def run_package(args: argparse.Namespace) -> int:
 
     card = package_model(args.model, args.out, args.split, args.name, args.command, args.notes,
                          real_data=args.real_data, overlay=args.overlay,
-                         flip_test={"model": None, "on": True, "off": False}[args.flip_test])
+                         flip_test=flip_test_choice(args.flip_test))
     for entry in card["held_out"]:
         split = entry["split"]
         figure = f", mAP@10cm {entry['map_10cm']:.2f} %" if "map_10cm" in entry else ""

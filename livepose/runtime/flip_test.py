@@ -22,6 +22,14 @@ import numpy as np
 
 from livepose.runtime.backend import Backend, NetworkOutput
 
+# Command-line choices (``livepose evaluate --flip-test``, ``livepose package-model --flip-test``).
+FLIP_TEST_CHOICES = {"model": None, "on": True, "off": False}
+
+
+def flip_test_choice(choice: str | None) -> bool | None:
+    """``"on"`` -> True, ``"off"`` -> False, ``"model"`` or None -> None (as the checkpoint's crop has it)."""
+    return FLIP_TEST_CHOICES[choice or "model"]
+
 
 def flip_permutation(flip_pairs: tuple[tuple[int, int], ...], num_joints: int) -> np.ndarray:
     """(J,) joint order of a mirrored prediction: index ``j`` reads joint ``perm[j]`` (left and right swapped)."""

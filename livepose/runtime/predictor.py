@@ -135,7 +135,8 @@ class Predictor:
         self.name = name
         rows, cols = -(-crop.height // ANCHOR_STRIDE), -(-crop.width // ANCHOR_STRIDE)
         self._anchors = anchor_grid(rows, cols).numpy()  # (A, 2) row, column; for the host confidence
-        self._flip_perm = flip_permutation(get_layout(layout).flip_pairs, get_layout(layout).num_joints)
+        joint_layout = get_layout(layout)
+        self._flip_perm = flip_permutation(joint_layout.flip_pairs, joint_layout.num_joints)
         self._lock = threading.Lock()  # held during a prediction; taken for good at interpreter exit
         _LIVE.add(self)
 
@@ -174,10 +175,9 @@ class Predictor:
             choice = resolve_backend(None, device, "torch", "fp32")
         if choice.backend == "cuda-graph" and (checkpoint.crop.method == "box" or checkpoint.crop.flip_test):
             if backend != "auto":
-                what = "this body model (box crops)" if checkpoint.crop.method == "box" else \
-                    "this model (its crop's flip_test is on)"
-                raise LivePoseError(f"{name}: the cuda-graph backend crops hands on the GPU without a flip test; "
-                                    f"{what} runs with --backend torch")
+                why = ("crops hands on the GPU; this body model (box crops)" if checkpoint.crop.method == "box"
+                       else "has no flip test; this model (its crop's flip_test is on)")
+                raise LivePoseError(f"{name}: the cuda-graph backend {why} runs with --backend torch")
             choice = resolve_backend(None, device, "torch", precision)
         if choice.backend == "cuda-graph":
             from livepose.runtime.device_pipeline import DevicePipeline
