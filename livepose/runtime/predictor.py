@@ -92,6 +92,15 @@ class Prediction:
     timings_ms: dict[str, float]
 
 
+def _host_only(crop: CropSettings) -> str:
+    """Why ``crop`` must be cut and run on a host backend (``torch``, ``onnxruntime``), not by the cuda-graph
+    pipeline, which cuts centre crops on the GPU without a flip test: ``"box (body) crops"``,
+    ``"flip test (crop setting flip_test)"``, both, or ``""`` when nothing stops it."""
+    reasons = (["box (body) crops"] if crop.method == "box" else []) + \
+        (["flip test (crop setting flip_test)"] if crop.flip_test else [])
+    return " and ".join(reasons)
+
+
 class Predictor:
     """Runs an A2J model on crops of depth frames (millimetre depth): hand models on centre crops
     (:meth:`predict`, :meth:`predict_many`), body models on pixel boxes (:meth:`predict_box`).
@@ -121,12 +130,10 @@ class Predictor:
                 raise ValueError("Predictor needs a model or a backend")
             backend = TorchBackend(model, device)
             model = backend.model
-        if crop.method == "box" and backend.crops_on_device:
-            raise LivePoseError(f"{name}: box (body) crops run on the torch and onnxruntime backends, "
+        host_only = _host_only(crop)
+        if host_only and backend.crops_on_device:
+            raise LivePoseError(f"{name}: {host_only} run on the torch and onnxruntime backends, "
                                 f"not on {backend.label}")
-        if crop.flip_test and backend.crops_on_device:
-            raise LivePoseError(f"{name}: the flip test (crop setting flip_test) runs on the torch and onnxruntime "
-                                f"backends, not on {backend.label}")
         self.backend = backend
         self.model = model
         self.layout = layout
@@ -173,11 +180,11 @@ class Predictor:
             else:
                 return cls(None, checkpoint.layout, checkpoint.crop, name=name, backend=runtime)
             choice = resolve_backend(None, device, "torch", "fp32")
-        if choice.backend == "cuda-graph" and (checkpoint.crop.method == "box" or checkpoint.crop.flip_test):
+        host_only = _host_only(checkpoint.crop)
+        if choice.backend == "cuda-graph" and host_only:
             if backend != "auto":
-                why = ("crops hands on the GPU; this body model (box crops)" if checkpoint.crop.method == "box"
-                       else "has no flip test; this model (its crop's flip_test is on)")
-                raise LivePoseError(f"{name}: the cuda-graph backend {why} runs with --backend torch")
+                raise LivePoseError(f"{name}: the cuda-graph backend crops hands on the GPU without a flip test; "
+                                    f"this model's {host_only} run with --backend torch")
             choice = resolve_backend(None, device, "torch", precision)
         if choice.backend == "cuda-graph":
             from livepose.runtime.device_pipeline import DevicePipeline
