@@ -241,7 +241,9 @@ def test_ddp_two_gloo_processes_train_identical_replicas(tmp_path):
         "gathered = [torch.zeros_like(w) for _ in range(dist.get_world_size())]\n"
         "dist.all_gather(gathered, w)\n"
         "assert all(torch.equal(g, gathered[0]) for g in gathered)\n"
-        "print('RANK', dist.get_rank(), 'OK', result.steps_done)\n"
+        "import pathlib\n"  # one file per rank: two ranks printing to one pipe can interleave their lines
+        "pathlib.Path(sys.argv[sys.argv.index('--out') + 1] + f'.rank{dist.get_rank()}').write_text("
+        "f'OK {result.steps_done}')\n"
         "dist.destroy_process_group()\n")
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "29571",
@@ -250,7 +252,7 @@ def test_ddp_two_gloo_processes_train_identical_replicas(tmp_path):
            "--checkpoint-every", "3", "--log-every", "1"]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=env, cwd=REPO)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    assert proc.stdout.count("OK 3") == 2
+    assert [Path(f"{out}.rank{rank}").read_text() for rank in (0, 1)] == ["OK 3", "OK 3"]
     card = load_checkpoint(out / "model.pt").training
     assert card["processes"] == 2 and card["batch_size"] == 4
 
