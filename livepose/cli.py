@@ -33,6 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_synth.add_parser(subparsers)
     cli_train.add_parser(subparsers)
     cli_train.add_package_parser(subparsers)
+    cli_train.add_average_parser(subparsers)
     return parser
 
 
