@@ -80,6 +80,8 @@ def test_incompatible_inputs_are_refused_naming_the_file(tmp_path):
         average_checkpoints([hand, hand, hand], tmp_path / "x.pt", weights=[1, 2])
     with pytest.raises(LivePoseError, match="positive"):
         average_checkpoints([hand, hand], tmp_path / "x.pt", weights=[1, -1])
+    with pytest.raises(LivePoseError, match="finite"):
+        average_checkpoints([hand, hand], tmp_path / "x.pt", weights=[1, float("inf")])
     assert not (tmp_path / "x.pt").exists()
 
 

@@ -19,6 +19,7 @@ Called from the main thread.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -90,8 +91,8 @@ def average_checkpoints(paths: Sequence[str | Path], out: str | Path,
     weights = [1.0] * len(paths) if weights is None else [float(w) for w in weights]
     if len(weights) != len(paths):
         raise LivePoseError(f"--weights: {len(weights)} values for {len(paths)} checkpoints; give one per checkpoint")
-    if any(not w > 0 for w in weights):
-        raise LivePoseError(f"--weights: {weights} - each weight must be a positive number")
+    if any(not (w > 0 and math.isfinite(w)) for w in weights):
+        raise LivePoseError(f"--weights: {weights} - each weight must be a positive, finite number")
     checkpoints = [load_checkpoint(path) for path in paths]
     for checkpoint in checkpoints[1:]:
         _check_compatible(checkpoints[0], checkpoint)
