@@ -137,6 +137,33 @@ def test_lockstep_loop_repeats_every_frame(rs, tmp_path):
     assert numbers == (list(range(20)) * 3)[:50]
 
 
+CLOSE_MID_FILE = """
+import random, sys
+from pathlib import Path
+from tests.test_sources import small_recording
+from livepose.sources.realsense import RealSenseRecordingSource
+
+path = small_recording(Path(sys.argv[1]), 20)
+rng = random.Random(7)
+for run in range(int(sys.argv[2])):
+    reads = rng.randint(0, 45)
+    with RealSenseRecordingSource(path, loop=True) as source:
+        numbers = [source.read().frame_number for _ in range(reads)]
+        assert numbers == [i % 20 for i in range(reads)], (run, numbers)
+        assert source.plays == 1 + max(reads - 1, 0) // 20, (run, reads, source.plays)
+print("closed", run + 1)
+"""
+
+
+def test_looping_playback_closed_mid_file_neither_hangs_nor_crashes(rs, tmp_path):
+    # Closing a looping lock-step playback mid-file once hung the process (a status callback waiting for the GIL
+    # while the close held it) or crashed it (the SDK's repeat playback): see livepose.sources.realsense. A child
+    # process, so that a crash fails this test rather than ending the whole run.
+    done = subprocess.run([sys.executable, "-c", CLOSE_MID_FILE, str(tmp_path / "loop.db3"), "120"], cwd=REPO,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0 and "closed 120" in done.stdout, done.stderr[-3000:]
+
+
 def test_realtime_playback_follows_the_recorded_clock(rs, tmp_path):
     from livepose.sources.realsense import RealSenseRecordingSource
 

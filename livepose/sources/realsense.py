@@ -23,8 +23,29 @@ recordings, see tests/test_sources.py and :mod:`livepose.sources.rs_synthetic`):
 - **End of file.** The playback status turns ``stopped`` after the last frame
   has been queued; no end-of-stream frame comes. Right after ``start()`` the
   status still reads ``stopped`` for a fraction of a millisecond, so the end is
-  taken as "a status callback said stopped after having said playing, and a
-  whole wait after that brought nothing". ``get_position()`` reads 0 once stopped.
+  taken as "the status reads stopped after a frame came (or after it read
+  playing), and a whole wait after that brought nothing". ``get_position()``
+  reads 0 once stopped.
+- **No Python callbacks on a playback device.** The SDK raises a playback's
+  status-changed callback from its own thread while holding a lock that the
+  playback's destructor takes, and that destructor runs with the GIL held (it
+  runs when the last Python reference goes): a callback raised during a close
+  then waits for the GIL forever and the close waits for the lock forever.
+  Stopping a looping lock-step playback mid-file hung that way in about one
+  close in twenty on two busy cores. The status is therefore polled
+  (``current_status()``) from the reading thread, never delivered by callback.
+- **No repeat playback.** ``enable_device_from_file(path, repeat_playback=True)``
+  crashes the process (a frame delivered into the pipeline while it is being
+  destroyed) in about one close in a hundred to four hundred when a looping
+  lock-step playback is stopped mid-file; the same closes without repeat never
+  crashed in 2000. ``loop`` therefore plays the file once and opens it again
+  at the end (:meth:`RealSenseRecordingSource.read`).
+- **Closing.** ``pipeline.stop()`` stops the sensors, but a playback sensor's
+  thread may still hand a queued frame to the pipeline's callbacks, or run on
+  the device, for a moment afterwards; destroying the pipeline or the device
+  then crashes (a use after free, "pure virtual method called"). The SDK
+  objects are therefore destroyed RELEASE_DELAY_S after the stop, on a timer
+  thread, the device's handles before the pipeline (:func:`_destroy_later`).
 - **Damaged files** (truncated or not a recording) fail when the config is
   resolved, before any frame plays; an empty ``.db3`` fails with an SQL error.
   Some damaged ``.bag`` files make the ROS 1 reader loop forever inside
@@ -56,6 +77,25 @@ log = logging.getLogger(__name__)
 RECORDING_SUFFIXES = (".bag", ".db3")
 STALL_S = 10.0
 """A playback that delivers nothing and does not move for this long is reported and treated as ended."""
+
+
+RELEASE_DELAY_S = 0.5
+"""How long SDK objects outlive their pipeline's stop (see "Closing" above)."""
+
+
+def _destroy_later(objects: list) -> None:
+    """Drop the last references to ``objects`` (SDK handles), in order, RELEASE_DELAY_S from now.
+
+    Any thread. The timer thread is not a daemon, so the interpreter waits for it at exit and the handles are
+    destroyed before it finalises.
+    """
+    def destroy() -> None:
+        while objects:
+            objects.pop(0)
+
+    timer = threading.Timer(RELEASE_DELAY_S, destroy)
+    timer.name = "realsense-release"
+    timer.start()
 
 
 def import_pyrealsense2():
@@ -161,11 +201,13 @@ class _PipelineSource(DepthSource):
                     self._pipeline.stop()
                 except RuntimeError as exc:  # already stopped by the SDK (device gone)
                     log.debug("%s: pipeline.stop(): %s", self.description, exc)
+            # Destroyed a moment later, device first: see "Closing" in the module docstring.
+            _destroy_later([*self._release(), self._pipeline])
             self._pipeline = None
-            self._release()
 
-    def _release(self) -> None:
-        """Drop further SDK objects after the pipeline stopped (subclasses)."""
+    def _release(self) -> list:
+        """Drop the SDK objects that hold the device (after the pipeline stopped) and return them (subclasses)."""
+        return []
 
 
 class RealSenseSource(_PipelineSource):
@@ -266,8 +308,9 @@ class RealSenseSource(_PipelineSource):
         except Exception as exc:  # noqa: BLE001 - an exception escaping into the SDK's thread would abort
             log.debug("%s: devices-changed callback: %s", self._name, exc)
 
-    def _release(self) -> None:
-        self._device = None
+    def _release(self) -> list:
+        device, self._device = self._device, None
+        return [device]
 
     def _choose_mode(self, rs, device) -> tuple[int, int, int]:
         """The requested depth mode if the camera has it, else the closest one it has."""
@@ -327,9 +370,11 @@ class RealSenseRecordingSource(_PipelineSource):
         path: the recording.
         realtime: play at the recorded speed, frames the reader misses being dropped by the SDK.
             False (default): lock-step, every frame in order, as fast as it is read.
-        loop: start again at the end (pyrealsense2's repeat playback; frame numbers start over).
+        loop: start again at the end: the file is opened again (not the SDK's repeat playback, see the module
+            docstring), so frame numbers start over as recorded.
 
     Only the depth stream is played. ``read()`` returns None at the end of the file (never with ``loop``).
+    One thread reads; ``close()`` may come from any thread.
     """
 
     is_live = False
@@ -345,11 +390,14 @@ class RealSenseRecordingSource(_PipelineSource):
             raise LivePoseError(f"{self.path}: the recording file is empty")
         self._playback = None
         self._config = None
-        self._played = threading.Event()  # the playback said "playing"
-        self._stopped = threading.Event()  # ... and then "stopped": the end of the file
+        self._played = False  # the status read "playing" (reading thread only)
+        self._stopped = False  # ... and then "stopped": the end of the file
         self._ended = False
         self._duration_s = 0.0
         self.frames_read = 0
+        self.plays = 0  # how many times the file started playing (more than one with ``loop``)
+        self._frames_this_play = 0
+        self._file_checked = False
 
     @property
     def description(self) -> str:
@@ -358,7 +406,10 @@ class RealSenseRecordingSource(_PipelineSource):
 
     def _open(self) -> None:
         rs = self._rs = import_pyrealsense2()
-        if self.path.suffix.lower() != ".db3":  # the ROS 1 reader can hang on a damaged file: check it first
+        self._played = self._stopped = False
+        self._frames_this_play = 0
+        if not self._file_checked and self.path.suffix.lower() != ".db3":
+            # the ROS 1 reader can hang on a damaged file: check it first (once; ``loop`` opens it again)
             from livepose.sources.rosbag_check import check_rosbag
             from livepose.sources.rs_probe import probe_recording
 
@@ -366,9 +417,10 @@ class RealSenseRecordingSource(_PipelineSource):
             if problem:
                 raise LivePoseError(f"{self.path}: not a readable RealSense recording ({problem})")
             probe_recording(self.path)
+        self._file_checked = True
         self._pipeline = rs.pipeline()
         config = rs.config()
-        config.enable_device_from_file(str(self.path), repeat_playback=self.loop)
+        config.enable_device_from_file(str(self.path), repeat_playback=False)
         config.enable_stream(rs.stream.depth)
         try:
             # Resolve first, so that the playback device can be switched to lock-step before a frame plays;
@@ -376,11 +428,10 @@ class RealSenseRecordingSource(_PipelineSource):
             profile = config.resolve(self._pipeline)
         except RuntimeError as exc:
             raise LivePoseError(self._open_error(rs, exc)) from None
-        # The status callback lives as long as the Python playback object it was set through: keep both.
+        # The lock-step setting is read through this playback handle later on; the config holds the device too.
         self._config = config
         self._playback = profile.get_device().as_playback()
-        self._playback.set_real_time(self.realtime)
-        self._playback.set_status_changed_callback(self._on_status)
+        self._playback.set_real_time(self.realtime)  # no status callback: see the module docstring
         try:
             profile = self._pipeline.start(config)
         except RuntimeError as exc:
@@ -391,7 +442,6 @@ class RealSenseRecordingSource(_PipelineSource):
             if started.is_real_time() != self.realtime:  # not the device we configured: set it late
                 log.warning("%s: playback mode set after start; the first frames may be lost", self.path)
                 started.set_real_time(self.realtime)
-                started.set_status_changed_callback(self._on_status)
                 self._playback = started
             video = profile.get_stream(rs.stream.depth).as_video_stream_profile()
             try:
@@ -401,13 +451,15 @@ class RealSenseRecordingSource(_PipelineSource):
                 self._depth_unit_mm = None  # no depth_units option recorded: taken from each frame
             self._intrinsics = _intrinsics_from_profile(video, self._depth_unit_mm or 1.0)
             self._duration_s = self._playback.get_duration().total_seconds()
+            self.plays += 1
         except Exception:
             self._close()
             raise
 
-    def _release(self) -> None:
-        self._playback = None
-        self._config = None
+    def _release(self) -> list:
+        held = [self._playback, self._config]
+        self._playback = self._config = None
+        return held
 
     def _open_error(self, rs, exc: RuntimeError) -> str:
         reason = _sdk_reason(exc)
@@ -420,13 +472,6 @@ class RealSenseRecordingSource(_PipelineSource):
             return f"{self.path}: not a readable RealSense recording ({reason})"
         names = ", ".join(sorted({str(s.stream_type()).split(".")[-1] for s in streams})) or "none"
         return f"{self.path}: the recording has no depth stream (it has: {names})"
-
-    def _on_status(self, status) -> None:  # called on an SDK thread
-        rs = self._rs
-        if status == rs.playback_status.playing:
-            self._played.set()
-        elif status == rs.playback_status.stopped and self._played.is_set():
-            self._stopped.set()
 
     def read(self, timeout_s: float | None = None) -> DepthFrame | None:
         """The next depth frame, or None at the end of the file (or once closed).
@@ -441,7 +486,7 @@ class RealSenseRecordingSource(_PipelineSource):
         stall_since = time.monotonic()
         position = None
         while not self._closed.is_set():
-            stopped_before = self._stopped.is_set()
+            stopped_before = self._stopped
             try:
                 frames = self._wait(POLL_S)
             except RuntimeError as exc:
@@ -453,21 +498,39 @@ class RealSenseRecordingSource(_PipelineSource):
                 if frame is None:
                     continue
                 self.frames_read += 1
+                self._frames_this_play += 1
                 return frame
-            if stopped_before and not self.loop:
-                return self._end(None)
+            if stopped_before:
+                if not self.loop:
+                    return self._end(None)
+                problem = self._play_again()
+                if problem:
+                    return self._end(problem)
+                stall_since, position = time.monotonic(), None
+                continue
             with self._sdk_lock:
                 if self._closed.is_set() or not self._started:
                     return None
                 now_position = self._playback.get_position()
                 status = self._playback.current_status()
-            if status == self._rs.playback_status.stopped and (self._played.is_set() or self.frames_read):
-                self._stopped.set()  # in case the status callback was missed; the next empty wait ends it
+            if status == self._rs.playback_status.playing:
+                self._played = True
+            elif status == self._rs.playback_status.stopped and (self._played or self._frames_this_play):
+                self._stopped = True  # the next wait that brings nothing ends it
             if now_position != position:
                 position, stall_since = now_position, time.monotonic()
             elif time.monotonic() - stall_since > STALL_S:
                 return self._end(f"playback stalled for {STALL_S:.0f} s at {position / 1e9:.3f} s of "
                                  f"{self._duration_s:.3f} s after {self.frames_read} frames; treating it as the end")
+        return None
+
+    def _play_again(self) -> str | None:
+        """Open the file again after its end (``loop``; the reading thread). A problem as text, else None."""
+        log.debug("%s: end of file after %d frames; playing it again", self.path, self.frames_read)
+        try:
+            self.reconnect()  # returns at once once closed; the read loop then sees it
+        except LivePoseError as exc:
+            return f"cannot play the file again ({exc})"
         return None
 
     def _end(self, problem: str | None) -> None:
