@@ -34,6 +34,7 @@ from livepose.outputs.streaming import StreamOutputs
 from livepose.outputs.websocket import HELLO_SCHEMA, POSE_SCHEMA, WebSocketServer, result_message
 from livepose.skeletons import get_layout
 from livepose.types import PoseResult
+from tests.ports import free_port
 
 REPO = Path(__file__).resolve().parents[1]
 HAND21 = get_layout("hand21").joints
@@ -48,12 +49,6 @@ def pose(found: bool = True, frame: int = 7) -> PoseResult:
     return PoseResult(frame_number=frame, t_device_ms=frame * 33.3, t_host_ms=1e6 + frame * 33.3, layout="hand21",
                       found=found, joints_mm=joints, joints_uvd=joints, confidence=rng.uniform(0, 1, 21) * found,
                       reason="" if found else "no surface in range", timings_ms={"total": 1.5})
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def live(*args: str) -> subprocess.Popen:

@@ -26,7 +26,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -42,6 +41,7 @@ from websockets.sync.client import connect
 
 from livepose.runtime.default_model import SHIPPED_HAND_MODEL
 from livepose.skeletons import get_layout
+from tests.ports import free_port
 
 REPO = Path(__file__).resolve().parents[1]
 WEB = REPO / "examples" / "web"
@@ -50,12 +50,6 @@ CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 SIZE = (960, 600)  # width, height
 BACKGROUND = np.array([20, 22, 26])  # the page's #14161a
 FINGER_COLOURS = sorted(set(get_layout("hand21").bone_colours))  # thumb, index, middle, ring, little
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def wait_until(condition, timeout: float, step: float = 0.2) -> bool:
