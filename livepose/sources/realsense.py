@@ -38,8 +38,9 @@ recordings, see tests/test_sources.py and :mod:`livepose.sources.rs_synthetic`):
   crashes the process in about one close in a hundred to four hundred when a
   looping lock-step playback is stopped mid-file (at the end of the file the
   pipeline restarts the sensors on its own thread, racing the stop); the same
-  closes without repeat crashed in none of 4,600. ``loop`` therefore plays the file once and opens it again
-  at the end (:meth:`RealSenseRecordingSource.read`).
+  closes without repeat crashed in none of 4,600. ``loop`` therefore plays
+  the file once and opens it again at the end
+  (:meth:`RealSenseRecordingSource.read`).
 - **Closing.** ``pipeline.stop()`` stops the sensors, but a playback sensor's
   thread may still hand a queued frame to the pipeline's callbacks, or run on
   the device, for a moment afterwards; destroying the pipeline or the device
