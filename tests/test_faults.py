@@ -381,7 +381,7 @@ def test_realsense_camera_removed_and_back_and_frame_timeouts_through_the_sdk(pr
         try:
             collector.wait_for(is_frame, count=3)
             unplugged = time.monotonic()
-            context.unload_device(path)  # the SDK calls the devices-changed callback: camera removed
+            context.unload_device(path)  # the context no longer lists the camera: removed
             collector.wait_for(lambda r: is_fault(r) and "no RealSense camera connected" in r.reason, unplugged)
             cause = engine.source_state.cause  # what started the episode (the stream may have moved on since)
             assert cause.startswith("failed") and "disconnected" in cause and "removed" in cause, cause

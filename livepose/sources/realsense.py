@@ -26,7 +26,7 @@ recordings, see tests/test_sources.py and :mod:`livepose.sources.rs_synthetic`):
   taken as "the status reads stopped after a frame came (or after it read
   playing), and a whole wait after that brought nothing". ``get_position()``
   reads 0 once stopped.
-- **No Python callbacks on a playback device.** The SDK raises a playback's
+- **No Python callbacks on SDK threads.** The SDK raises a playback's
   status-changed callback from its own thread while holding a lock that the
   playback's destructor takes, and that destructor runs with the GIL held (it
   runs when the last Python reference goes): a callback raised during a close
@@ -34,6 +34,10 @@ recordings, see tests/test_sources.py and :mod:`livepose.sources.rs_synthetic`):
   Stopping a looping lock-step playback mid-file hung that way in about one
   close in twenty on two busy cores. The status is therefore polled
   (``current_status()``) from the reading thread, never delivered by callback.
+  The same holds for a context's devices-changed callback (raised on the SDK's
+  device-watcher thread), so the live camera's removal is polled too: after a
+  wait that brought no frame, the reading thread asks the context whether it
+  still lists the camera (at most every DEVICE_CHECK_S).
 - **No repeat playback.** ``enable_device_from_file(path, repeat_playback=True)``
   crashes the process in about one close in a hundred to four hundred when a
   looping lock-step playback is stopped mid-file (at the end of the file the
@@ -83,6 +87,9 @@ STALL_S = 10.0
 
 RELEASE_DELAY_S = 0.5
 """How long SDK objects outlive their pipeline's stop (see "Closing" above)."""
+
+DEVICE_CHECK_S = 0.5
+"""While a live camera sends nothing, how often the reading thread checks that the SDK still lists it."""
 
 
 def _destroy_later(objects: list) -> None:
@@ -220,16 +227,15 @@ class RealSenseSource(_PipelineSource):
         width, height, fps: the depth mode. When the camera has no such mode (an SR305 streams 640x480 only),
             the closest one it has is used, with a warning.
         context: the ``rs.context`` to find the camera in (default: a new one at each open). Recordings loaded
-            into a context with ``context.load_device(path)`` act as cameras there (the tests use this); this
-            source sets the context's devices-changed callback.
+            into a context with ``context.load_device(path)`` act as cameras there (the tests use this).
 
     Frames: ``frame_number`` is the camera's counter, ``t_device_ms`` its timestamp, the depth unit the depth
     sensor's depth scale (an SR305: 0.125 mm; D400: 1 mm by default).
 
-    Faults: when the SDK reports the camera removed (its devices-changed callback), or the stream fails, or
-    no frame comes for NO_FRAMES_S, ``read()`` raises LivePoseError; ``reconnect()`` (the engine calls it)
-    finds the camera again by serial number once it is back. A frame the SDK hands over damaged is skipped
-    (``skipped_frames``); frame timeouts are simply waits that brought nothing.
+    Faults: when the SDK no longer lists the camera (checked while no frames come, see the module docstring),
+    or the stream fails, or no frame comes for NO_FRAMES_S, ``read()`` raises LivePoseError; ``reconnect()``
+    (the engine calls it) finds the camera again by serial number once it is back. A frame the SDK hands over
+    damaged is skipped (``skipped_frames``); frame timeouts are simply waits that brought nothing.
     """
 
     is_live = True
@@ -243,8 +249,10 @@ class RealSenseSource(_PipelineSource):
         self._name = "RealSense" + (f" {serial}" if serial else "")
         self._last_frame_s = 0.0
         self._context = context
-        self._device = None  # the rs.device streaming now (for the removal callback)
-        self._removed = threading.Event()  # set on an SDK thread when that device is removed
+        self._ctx = None  # the rs.context in use while open (``context`` or one of our own)
+        self._device = None  # the rs.device streaming now
+        self._serial_open: str | None = None  # its serial number
+        self._last_device_check_s = 0.0
         self.skipped_frames = 0
 
     @property
@@ -253,8 +261,7 @@ class RealSenseSource(_PipelineSource):
 
     def _open(self) -> None:
         rs = self._rs = import_pyrealsense2()
-        ctx = self._context if self._context is not None else rs.context()
-        self._removed.clear()
+        ctx = self._ctx = self._context if self._context is not None else rs.context()
         try:
             devices = list(ctx.query_devices())
         except RuntimeError as exc:
@@ -277,10 +284,7 @@ class RealSenseSource(_PipelineSource):
         except RuntimeError as exc:  # unplugged while being opened
             raise LivePoseError(f"{self._name}: cannot be opened ({_sdk_reason(exc)})") from None
         self._device = device
-        try:
-            ctx.set_devices_changed_callback(self._on_devices_changed)
-        except RuntimeError as exc:
-            log.debug("%s: no devices-changed callback (%s); a removal shows as missing frames", self._name, exc)
+        self._serial_open = serial
         self._pipeline = rs.pipeline(ctx)
         config = rs.config()
         config.enable_device(serial)
@@ -302,17 +306,26 @@ class RealSenseSource(_PipelineSource):
         self._name = f"{name} ({serial}) {width}x{height}@{fps}"
         self._last_frame_s = time.monotonic()
 
-    def _on_devices_changed(self, info) -> None:  # an SDK thread: only sets a flag, never raises
+    def _camera_removed(self, now: float) -> bool:
+        """True when the SDK no longer lists the open camera (asked at most every DEVICE_CHECK_S; reading thread).
+
+        A poll, not a devices-changed callback: see "No Python callbacks on SDK threads" in the module docstring.
+        """
+        ctx = self._ctx  # close() may clear it from another thread meanwhile
+        if now - self._last_device_check_s < DEVICE_CHECK_S or ctx is None:
+            return False
+        self._last_device_check_s = now
         try:
-            device = self._device
-            if device is not None and info.was_removed(device):
-                self._removed.set()
-        except Exception as exc:  # noqa: BLE001 - an exception escaping into the SDK's thread would abort
-            log.debug("%s: devices-changed callback: %s", self._name, exc)
+            serials = {d.get_info(self._rs.camera_info.serial_number) for d in ctx.query_devices()}
+        except RuntimeError as exc:  # cannot tell now; NO_FRAMES_S still ends a dead stream
+            log.debug("%s: cannot list cameras (%s)", self._name, exc)
+            return False
+        return self._serial_open not in serials
 
     def _release(self) -> list:
         device, self._device = self._device, None
-        return [device]
+        ctx, self._ctx = self._ctx, None
+        return [device, ctx]
 
     def _choose_mode(self, rs, device) -> tuple[int, int, int]:
         """The requested depth mode if the camera has it, else the closest one it has."""
@@ -338,8 +351,6 @@ class RealSenseSource(_PipelineSource):
         deadline = None if timeout_s is None else time.monotonic() + max(timeout_s, 0.0)
         while not self._closed.is_set():
             wait = POLL_S if deadline is None else min(POLL_S, max(deadline - time.monotonic(), 0.001))
-            if self._removed.is_set():
-                raise LivePoseError(f"{self._name}: disconnected (the RealSense SDK reported the camera removed)")
             try:
                 frames = self._wait(wait)
             except RuntimeError as exc:
@@ -357,6 +368,8 @@ class RealSenseSource(_PipelineSource):
                 if frame is not None:
                     self._last_frame_s = now
                     return frame
+            elif self._camera_removed(now) and not self._closed.is_set():
+                raise LivePoseError(f"{self._name}: disconnected (removed: the RealSense SDK no longer lists it)")
             elif now - self._last_frame_s > NO_FRAMES_S and not self._closed.is_set():
                 raise LivePoseError(f"{self._name}: no depth frame for {NO_FRAMES_S:.0f} s (camera unplugged or "
                                     "in use by another program?)")
