@@ -34,6 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_train.add_parser(subparsers)
     cli_train.add_package_parser(subparsers)
     cli_train.add_average_parser(subparsers)
+    cli_train.add_plot_parser(subparsers)
     return parser
 
 

@@ -7,6 +7,7 @@ import logging
 import os
 import sys
 
+from livepose.errors import LivePoseError
 from livepose.runtime.flip_test import FLIP_TEST_CHOICES, flip_test_choice
 from livepose.training.augment import AugmentSettings
 from livepose.training.config import DATA_CHOICES, TrainConfig
@@ -173,4 +174,47 @@ def run_average(args: argparse.Namespace) -> int:
 
     out = average_checkpoints(args.models, args.out, args.weights)
     sys.stdout.write(f"{out}: the mean of {len(args.models)} checkpoints' weights\n")
+    return 0
+
+
+PLOT_DESCRIPTION = """\
+Draw several training runs in one PNG: the training loss and the in-training validation error against the
+step, read from each run folder's metrics.jsonl. Give each run the step it started at (--offset) to line up a
+chain of warm restarts, and mark averaged models' validation errors with --reference LABEL=MM.
+"""
+
+
+def add_plot_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    """Register the ``plot-runs`` subcommand on ``subparsers`` and return its parser."""
+    parser = subparsers.add_parser("plot-runs", help="compare training runs' loss and validation error in one PNG",
+                                   description=PLOT_DESCRIPTION)
+    parser.add_argument("runs", nargs="+", metavar="RUN", help="'livepose train' --out folders")
+    parser.add_argument("--out", required=True, metavar="PNG", help="the picture to write")
+    parser.add_argument("--offset", type=int, nargs="+", metavar="STEP",
+                        help="one per run: the step it started at on the common axis (default: 0 for each)")
+    parser.add_argument("--label", nargs="+", metavar="TEXT", help="one legend label per run (default: folder names)")
+    parser.add_argument("--reference", action="append", default=[], metavar="LABEL=MM",
+                        help="a dashed line on the validation panel, e.g. an averaged model's error (repeatable)")
+    parser.add_argument("--smooth", type=int, default=10, metavar="N", help="running mean over N logged losses")
+    parser.set_defaults(func=run_plot)
+    return parser
+
+
+def run_plot(args: argparse.Namespace) -> int:
+    """Run ``livepose plot-runs``; print the picture written."""
+    from livepose.training.run_plot import load_run_curve, parse_reference, plot_run_curves
+
+    count = len(args.runs)
+    offsets = args.offset or [0] * count
+    labels = args.label or [None] * count
+    for flag, values in (("--offset", offsets), ("--label", labels)):
+        if len(values) != count:
+            raise LivePoseError(f"{flag}: {len(values)} values for {count} runs; expected one per run")
+    if args.smooth < 1:
+        raise LivePoseError(f"--smooth {args.smooth}: expected a whole number of logged steps, at least 1")
+    curves = [load_run_curve(run, offset, label)
+              for run, offset, label in zip(args.runs, offsets, labels, strict=True)]
+    references = [parse_reference(text) for text in args.reference]
+    out = plot_run_curves(curves, args.out, references, args.smooth, boundaries=[o for o in offsets if o > 0])
+    sys.stdout.write(f"{out}: {count} runs\n")
     return 0
