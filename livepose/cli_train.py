@@ -192,7 +192,9 @@ def add_plot_parser(subparsers: argparse._SubParsersAction) -> argparse.Argument
     parser.add_argument("--out", required=True, metavar="PNG", help="the picture to write")
     parser.add_argument("--offset", type=int, nargs="+", metavar="STEP",
                         help="one per run: the step it started at on the common axis (default: 0 for each)")
-    parser.add_argument("--label", nargs="+", metavar="TEXT", help="one legend label per run (default: folder names)")
+    parser.add_argument("--label", nargs="+", metavar="TEXT",
+                        help="one legend label per run (default: the folder name, with the seed, learning rate "
+                             "and starting weights from its model.pt)")
     parser.add_argument("--reference", action="append", default=[], metavar="LABEL=MM",
                         help="a dashed line on the validation panel, e.g. an averaged model's error (repeatable)")
     parser.add_argument("--smooth", type=int, default=10, metavar="N", help="running mean over N logged losses")
