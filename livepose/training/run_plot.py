@@ -131,9 +131,8 @@ def plot_run_curves(curves: Sequence[RunCurve], out: str | Path, references: Seq
     for index, curve in enumerate(curves):
         colour = colours[index % len(colours)]
         if len(curve.loss):
-            window = min(smooth, len(curve.loss))
-            ax_loss.plot(curve.loss_steps[window - 1:] if window > 1 else curve.loss_steps,
-                         running_mean(curve.loss, window), color=colour, label=curve.label)
+            smoothed = running_mean(curve.loss, smooth)  # each mean drawn at the last step it covers
+            ax_loss.plot(curve.loss_steps[len(curve.loss) - len(smoothed):], smoothed, color=colour, label=curve.label)
         if len(curve.val_error_mm):
             ax_val.plot(curve.val_steps, curve.val_error_mm, "o-", color=colour, label=curve.label)
     for index, (label, value) in enumerate(references):
