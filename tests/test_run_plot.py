@@ -78,13 +78,17 @@ def test_the_command_writes_a_png_of_both_panels(tmp_path, capsys):
     (["{run}", "--reference", "15.5"], "--reference '15.5': expected LABEL=MM"),
     (["{run}", "--smooth", "0"], "--smooth 0: expected a whole number of logged steps, at least 1"),
     (["{broken}"], "line 2: expected a JSON object with a 'step'"),
+    (["{not_a_number}"], "line 2: expected a JSON object with a 'step' and numbers"),
 ])
 def test_bad_input_is_one_line_naming_what_was_wrong(tmp_path, capsys, args, message):
     run = _run_folder(tmp_path, "run", [1.0, 2.0], {})
     broken = _run_folder(tmp_path, "broken", [1.0], {})
     with open(broken / METRICS_FILE, "a", encoding="utf-8") as handle:
         handle.write("{not json\n")
-    paths = {"run": run, "broken": broken, "missing": tmp_path / "missing"}
+    not_a_number = _run_folder(tmp_path, "not_a_number", [1.0], {})
+    with open(not_a_number / METRICS_FILE, "a", encoding="utf-8") as handle:
+        handle.write('{"step": 40, "loss": [1.0]}\n')
+    paths = {"run": run, "broken": broken, "not_a_number": not_a_number, "missing": tmp_path / "missing"}
     argv = ["plot-runs", *(arg.format(**paths) for arg in args), "--out", str(tmp_path / "x.png")]
     assert main(argv) == 2
     error = capsys.readouterr().err

@@ -40,7 +40,8 @@ class RunCurve:
 
 
 def load_run_curve(folder: str | Path, offset: int = 0, label: str | None = None) -> RunCurve:
-    """Read ``folder/metrics.jsonl``; every step is shifted by ``offset``. The label defaults to the folder name."""
+    """Read ``folder/metrics.jsonl``; every step is shifted by ``offset``. The label defaults to
+    :func:`describe_run`'s."""
     folder = Path(folder)
     path = folder / METRICS_FILE
     if not path.is_file():
@@ -52,11 +53,13 @@ def load_run_curve(folder: str | Path, offset: int = 0, label: str | None = None
         try:
             row = json.loads(line)
             step = int(row["step"])
+            values = {key: float(row[key]) for key in ("loss", "val_error_mm") if key in row}
         except (ValueError, KeyError, TypeError) as error:
-            raise LivePoseError(f"{path} line {number}: expected a JSON object with a 'step' ({error})") from None
-        rows.append((step, row))
-    logged = [(step, float(row["loss"])) for step, row in rows if "loss" in row]
-    validated = [(step, float(row["val_error_mm"])) for step, row in rows if "val_error_mm" in row]
+            raise LivePoseError(f"{path} line {number}: expected a JSON object with a 'step' and numbers "
+                                f"({error})") from None
+        rows.append((step, values))
+    logged = [(step, values["loss"]) for step, values in rows if "loss" in values]
+    validated = [(step, values["val_error_mm"]) for step, values in rows if "val_error_mm" in values]
     if not logged and not validated:
         raise LivePoseError(f"{path}: no 'loss' or 'val_error_mm' logged yet")
 
@@ -72,8 +75,9 @@ def load_run_curve(folder: str | Path, offset: int = 0, label: str | None = None
 def describe_run(folder: Path) -> str:
     """``"NAME (seed S, lr L, from INIT)"`` from ``folder/model.pt``'s recipe; the folder name alone without one."""
     from livepose.runtime.checkpoint import load_checkpoint
+    from livepose.training.loop import MODEL_FILE
 
-    model = folder / "model.pt"
+    model = folder / MODEL_FILE
     if not model.is_file():
         return folder.name
     try:
