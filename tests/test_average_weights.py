@@ -54,6 +54,23 @@ def test_weighted_mean_of_weights_and_the_training_entry(tmp_path):
         == [(str(first), 1.0, 21.0), (str(second), 3.0, 22.0)]
 
 
+def test_a_packaged_model_counts_through_its_card(tmp_path):
+    """A shipped file (training entry = its card) averaged with runs: its card's seeds, steps and shared
+    fields count, as if the average it was packaged from were given."""
+    first, second = _run(tmp_path, "a", seed=1, steps=300), _run(tmp_path, "b", seed=2, steps=500)
+    earlier = load_checkpoint(average_checkpoints([first, second], tmp_path / "ab.pt"))
+    card = {"name": "hand21", "training": earlier.training, "recipe": {}, "held_out": [], "notes": "shipped"}
+    packaged = save_checkpoint(tmp_path / "shipped.pt", earlier.build_model(), layout=earlier.layout,
+                               crop=earlier.crop, training={"card": card}, half=True)
+    third = _run(tmp_path, "c", seed=3, steps=200)
+    training = load_checkpoint(average_checkpoints([third, packaged], tmp_path / "soup.pt", weights=[1, 2])).training
+    assert training["seed"] == [3, 1, 2]
+    assert training["steps"] == 1000 and training["seconds"] == 10000.0
+    assert training["data"] == "synth-hand" and training["hardware"] == "CPU (test)"
+    assert "card" not in training["averaged_from"][1]
+    assert [entry["seed"] for entry in training["averaged_from"][1]["averaged_from"]] == [1, 2]
+
+
 def test_averaging_a_model_with_itself_changes_no_prediction(tmp_path):
     path = _run(tmp_path, "a", seed=3, steps=100)
     out = average_checkpoints([path, path], tmp_path / "same.pt")
