@@ -71,6 +71,14 @@ def test_package_writes_half_checkpoint_and_card(tiny_models, splits, tmp_path):
     assert on_disk["held_out"][0]["mean_error_mm"] == card["held_out"][0]["mean_error_mm"] > 0
     assert on_disk["architecture"]["backbone"] == "resnet18" and on_disk["file_mb"] > 0
     assert stored.training["card"]["name"] == "hand21"
+    assert card["training"] == {"data": "synth-hand", "seed": 0, "steps": 0}
+
+
+def test_repackaging_a_shipped_model_keeps_its_training_not_its_card(tiny_models, splits, tmp_path):
+    package_model(tiny_models[0], tmp_path / "first.pt", [splits[0]], "hand21")
+    card = package_model(tmp_path / "first.pt", tmp_path / "again.pt", [splits[0]], "hand21")
+    assert card["training"] == {"data": "synth-hand", "seed": 0, "steps": 0}
+    assert card["recipe"] == {}
 
 
 def test_cli_evaluate_model_split(tiny_models, splits, tmp_path):

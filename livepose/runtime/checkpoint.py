@@ -57,6 +57,15 @@ class Checkpoint:
         load_state_dict_strict(model, state, source=str(self.path or "checkpoint"))
         return model.to(device).eval()
 
+    def training_record(self) -> dict[str, Any]:
+        """What trained these weights: ``training`` as it is for a run's or an average's checkpoint; for a
+        model written by ``livepose package-model`` (whose ``training`` holds only its card) the card's
+        training entry with the card's ``recipe``."""
+        card = self.training.get("card")
+        if set(self.training) == {"card"} and isinstance(card, dict):
+            return {**card.get("training", {}), "recipe": card.get("recipe", {})}
+        return self.training
+
     def metadata(self) -> dict[str, Any]:
         """Everything but the weights, as JSON-compatible data (embedded in exported files)."""
         return {"format": CHECKPOINT_FORMAT, "version": CHECKPOINT_VERSION, "model": self.config.to_dict(),

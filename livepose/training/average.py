@@ -59,17 +59,6 @@ def average_state_dicts(states: Sequence[dict[str, torch.Tensor]],
     return averaged
 
 
-def training_entry(checkpoint: Checkpoint) -> dict[str, Any]:
-    """What trained ``checkpoint``: a run's (or an average's) ``training`` entry as it is, or for a model
-    written by ``livepose package-model`` (whose entry holds only its card) the card's training entry
-    with its recipe."""
-    training = checkpoint.training
-    card = training.get("card")
-    if set(training) == {"card"} and isinstance(card, dict):
-        return {**card.get("training", {}), "recipe": card.get("recipe", {})}
-    return training
-
-
 def _seeds(training: dict[str, Any]) -> list[Any]:
     """An entry's seeds as a flat list (an average's entry already holds a list)."""
     seed = training.get("seed")
@@ -78,10 +67,10 @@ def _seeds(training: dict[str, Any]) -> list[Any]:
 
 def averaged_training_summary(checkpoints: Sequence[Checkpoint], weights: Sequence[float]) -> dict[str, Any]:
     """The ``training`` entry of an averaged checkpoint: ``averaged_from`` lists each input (path, weight and
-    its own training entry, see :func:`training_entry`); ``steps`` and ``seconds`` are the inputs' together
+    its own training entry, see :meth:`Checkpoint.training_record`); ``steps`` and ``seconds`` are the inputs' together
     (the work that went into this step), ``seed`` the flat list of their seeds; fields all inputs share
     (``data``, ``hardware`` ...) are kept."""
-    trainings = [training_entry(checkpoint) for checkpoint in checkpoints]
+    trainings = [checkpoint.training_record() for checkpoint in checkpoints]
     shared = {key: value for key, value in trainings[0].items()
               if key not in ("recipe", "seed", "averaged_from", *SUMMED_FIELDS)
               and all(t.get(key) == value for t in trainings)}

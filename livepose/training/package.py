@@ -79,14 +79,15 @@ def package_model(model_path: str | Path, out: str | Path, splits: list[str | Pa
         logger.info("%s on %s: mean error %.2f mm", name, split_dir, result.mean_error_mm)
     model = checkpoint.build_model("cpu")
     parameters = sum(p.numel() for p in model.parameters())
+    record = checkpoint.training_record()  # a re-packaged model's card gives its training, not the card
     card: dict[str, Any] = {
         "name": name,
         "layout": checkpoint.layout,
         "architecture": {**checkpoint.config.to_dict(), "input": f"{checkpoint.crop.width}x{checkpoint.crop.height}",
                          "parameters": parameters, "stored": "float16 weights, loaded as float32"},
         "crop": crop.to_dict(),
-        "training": {k: v for k, v in checkpoint.training.items() if k != "recipe"},
-        "recipe": checkpoint.training.get("recipe", {}),
+        "training": {k: v for k, v in record.items() if k != "recipe"},
+        "recipe": record.get("recipe", {}),
         "reproduce": command,
         "held_out": evaluations,
         "notes": notes,
