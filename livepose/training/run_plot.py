@@ -81,7 +81,7 @@ def describe_run(folder: Path) -> str:
     if not model.is_file():
         return folder.name
     try:
-        recipe = load_checkpoint(model).training.get("recipe") or {}
+        recipe = load_checkpoint(model).training_record().get("recipe") or {}
     except LivePoseError:
         return folder.name
     parts = [f"seed {recipe['seed']}"] if "seed" in recipe else []
