@@ -3,7 +3,7 @@
 Runs that start from the same weights and train side by side (different seeds, learning rates) end in
 the same basin; the mean of their weights (a "model soup", Wortsman et al. 2022, or stochastic weight
 averaging across runs) is usually more accurate than any one of them, at the cost of none at run time.
-Measured on the shipped hand model's phases: see the README's *Shipped models*.
+Measured on the shipped hand model's phases: see docs/training_history.md.
 
 What is averaged: every floating-point tensor of the state dict, in float64 and stored back as float32,
 batch-norm running means and variances included (the mean of the variances, an approximation that is close
