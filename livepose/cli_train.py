@@ -58,7 +58,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     parser.add_argument("--init-from", metavar="CHECKPOINT",
                         help="start from a livepose checkpoint's weights (same architecture), e.g. a shipped model")
     parser.add_argument("--time-limit", type=float, default=0.0, metavar="MINUTES",
-                        help="save and stop after this long (resume later with the same command)")
+                        help="save and stop once this invocation has run this long (counted from its start, "
+                             "not the run's total; resume later with the same command)")
     parser.add_argument("--checkpoint-every", type=int, default=defaults.checkpoint_every)
     parser.add_argument("--log-every", type=int, default=defaults.log_every)
     parser.add_argument("--validate-every", type=int, default=defaults.validate_every)
