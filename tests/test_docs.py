@@ -1,6 +1,6 @@
-"""The documentation points at files that exist and quotes the shipped models' cards as they are.
+"""The documentation points at files that exist and quotes the shipped hand model's card as it is.
 
-Reads README.md, docs/*.md and models/*.json only; nothing is run.
+Reads README.md, docs/*.md and models/hand21.json only; nothing is run.
 """
 from __future__ import annotations
 
@@ -46,13 +46,13 @@ def test_hand_model_figures_in_docs_match_its_card() -> None:
     if not card_path.is_file():
         pytest.skip("models/hand21.json is not shipped in this checkout")
     errors = _held_out_mm(json.loads(card_path.read_text(encoding="utf-8")))
-    quoted = [f"**{errors[camera]:.2f}**" for camera in ("nyu", "d435_848")]
+    figures = [f"{errors[camera]:.2f}" for camera in ("nyu", "d435_848")]
     history = (REPO / "docs" / "training_history.md").read_text(encoding="utf-8")
     shipped_rows = [line for line in history.splitlines() if line.startswith("|") and "(shipped)" in line]
     assert len(shipped_rows) == 1, "docs/training_history.md should mark exactly one hand21 row '(shipped)'"
-    assert all(figure in shipped_rows[0] for figure in quoted), (
-        f"docs/training_history.md's shipped row does not quote the card's held-out figures {quoted}")
+    assert all(f"**{figure}**" in shipped_rows[0] for figure in figures), (
+        f"docs/training_history.md's shipped row does not quote the card's held-out figures {figures} mm")
     readme_row = next(line for line in (REPO / "README.md").read_text(encoding="utf-8").splitlines()
                       if line.startswith("| `hand21.pt`"))
-    assert all(f"{figure[:-2]} mm**" in readme_row for figure in quoted), (
-        f"the README's hand21.pt row does not quote the card's held-out figures {quoted}")
+    assert all(f"**{figure} mm**" in readme_row for figure in figures), (
+        f"the README's hand21.pt row does not quote the card's held-out figures {figures} mm")
